@@ -1,0 +1,222 @@
+"""The router Envoy that assigns each user to one cell.
+
+It holds no business logic: a consistent hash of the user id picks the cell's sidecar,
+active health checks and outlier detection take a failing cell out of the ring.
+"""
+
+from dataclasses import dataclass
+
+from components.sidecar import envoy_common as common
+from components.sidecar.errors import SpecError
+from components.sidecar.validation import (
+    check_absolute_path,
+    check_host,
+    check_int_range,
+    check_name,
+    check_port,
+)
+
+CELLS_CLUSTER = "cells"
+PREVIOUS_HOSTS_PREDICATE = (
+    "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"
+)
+_HEADER_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+@dataclass(frozen=True)
+class RouterCell:
+    """One cell as the router sees it: the address of its sidecar listener."""
+
+    name: str
+    host: str
+    port: int
+
+    def __post_init__(self) -> None:
+        check_name("RouterCell", "name", self.name)
+        check_host("RouterCell", "host", self.host)
+        check_port("RouterCell", "port", self.port)
+
+
+@dataclass(frozen=True)
+class RouterSpec:
+    """The router of one region."""
+
+    region: str
+    cells: tuple[RouterCell, ...]
+    listen_port: int
+    admin_port: int
+    listen_address: str = "127.0.0.1"
+    hash_header: str = "x-user-id"
+    health_check_path: str = "/healthz"
+    health_check_interval_ms: int = 2_000
+    health_check_timeout_ms: int = 1_000
+    unhealthy_threshold: int = 2
+    healthy_threshold: int = 1
+    # Outlier detection: a cell answering this many 5xx in a row leaves the ring for a while.
+    consecutive_5xx: int = 5
+    base_ejection_time_ms: int = 30_000
+    max_ejection_percent: int = 50
+    route_timeout_ms: int = 15_000
+    # The ring has at least this many entries; more entries spread users more evenly.
+    minimum_ring_size: int = 1024
+    access_log_path: str | None = None
+
+    def __post_init__(self) -> None:
+        name = type(self).__name__
+        check_name(name, "region", self.region)
+        if not isinstance(self.cells, tuple | list) or not self.cells:
+            raise SpecError(name, "cells", self.cells, "a non-empty list of RouterCell")
+        object.__setattr__(self, "cells", tuple(self.cells))
+        for cell in self.cells:
+            if not isinstance(cell, RouterCell):
+                raise SpecError(name, "cells", cell, "RouterCell items")
+        names = [cell.name for cell in self.cells]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise SpecError(name, "cells", duplicates, "unique cell names")
+        check_port(name, "listen_port", self.listen_port)
+        check_port(name, "admin_port", self.admin_port)
+        if self.admin_port == self.listen_port:
+            raise SpecError(name, "admin_port", self.admin_port, "a port other than listen_port")
+        check_host(name, "listen_address", self.listen_address)
+        if (
+            not isinstance(self.hash_header, str)
+            or not self.hash_header
+            or not set(self.hash_header) <= _HEADER_NAME_CHARS
+        ):
+            raise SpecError(
+                name,
+                "hash_header",
+                self.hash_header,
+                "a lower-case header name such as 'x-user-id'",
+            )
+        if not isinstance(self.health_check_path, str) or not self.health_check_path.startswith(
+            "/"
+        ):
+            raise SpecError(
+                name, "health_check_path", self.health_check_path, "a path such as '/healthz'"
+            )
+        check_int_range(
+            name, "health_check_interval_ms", self.health_check_interval_ms, 100, 600_000, "ms"
+        )
+        check_int_range(
+            name,
+            "health_check_timeout_ms",
+            self.health_check_timeout_ms,
+            10,
+            self.health_check_interval_ms,
+            "ms, at most the interval",
+        )
+        check_int_range(name, "unhealthy_threshold", self.unhealthy_threshold, 1, 100, "checks")
+        check_int_range(name, "healthy_threshold", self.healthy_threshold, 1, 100, "checks")
+        check_int_range(name, "consecutive_5xx", self.consecutive_5xx, 1, 1_000, "responses")
+        check_int_range(
+            name, "base_ejection_time_ms", self.base_ejection_time_ms, 100, 3_600_000, "ms"
+        )
+        check_int_range(name, "max_ejection_percent", self.max_ejection_percent, 0, 100, "percent")
+        check_int_range(name, "route_timeout_ms", self.route_timeout_ms, 100, 300_000, "ms")
+        check_int_range(name, "minimum_ring_size", self.minimum_ring_size, 1, 8_388_608, "entries")
+        if self.access_log_path is not None:
+            check_absolute_path(name, "access_log_path", self.access_log_path)
+
+
+def router_bootstrap(spec: RouterSpec) -> dict:
+    """Build the Envoy bootstrap of the region's router."""
+    return {
+        "node": {"id": f"{spec.region}-router", "cluster": "router"},
+        "admin": common.admin(spec.admin_port),
+        "static_resources": {
+            "listeners": [_listener(spec)],
+            "clusters": [_cells_cluster(spec)],
+        },
+    }
+
+
+def _listener(spec: RouterSpec) -> dict:
+    route = {
+        "match": {"prefix": "/"},
+        "route": {
+            "cluster": CELLS_CLUSTER,
+            "timeout": common.duration(spec.route_timeout_ms),
+            "hash_policy": [{"header": {"header_name": spec.hash_header}}],
+            # A connection refused by a cell is retried once on the next cell of the ring;
+            # nothing else is retried, so a write is never sent to two cells.
+            "retry_policy": {
+                "retry_on": "connect-failure",
+                "num_retries": 1,
+                "retry_host_predicate": [
+                    {
+                        "name": "envoy.retry_host_predicates.previous_hosts",
+                        "typed_config": {"@type": PREVIOUS_HOSTS_PREDICATE},
+                    }
+                ],
+                "host_selection_retry_max_attempts": 3,
+            },
+        },
+    }
+    connection_manager = {
+        "@type": common.HTTP_CONNECTION_MANAGER,
+        "stat_prefix": "router",
+        "codec_type": "AUTO",
+        "access_log": common.access_log(spec.access_log_path),
+        "route_config": {
+            "name": "cells",
+            "virtual_hosts": [{"name": "cells", "domains": ["*"], "routes": [route]}],
+        },
+        "http_filters": [common.router_filter()],
+    }
+    return {
+        "name": "router",
+        "address": common.socket_address(spec.listen_address, spec.listen_port),
+        "filter_chains": [
+            {
+                "filters": [
+                    {
+                        "name": "envoy.filters.network.http_connection_manager",
+                        "typed_config": connection_manager,
+                    }
+                ]
+            }
+        ],
+    }
+
+
+def _cells_cluster(spec: RouterSpec) -> dict:
+    return {
+        "name": CELLS_CLUSTER,
+        "type": common.discovery_type([cell.host for cell in spec.cells]),
+        "connect_timeout": "1s",
+        "lb_policy": "RING_HASH",
+        "ring_hash_lb_config": {"minimum_ring_size": spec.minimum_ring_size},
+        "health_checks": [
+            {
+                "timeout": common.duration(spec.health_check_timeout_ms),
+                "interval": common.duration(spec.health_check_interval_ms),
+                "unhealthy_threshold": spec.unhealthy_threshold,
+                "healthy_threshold": spec.healthy_threshold,
+                "http_health_check": {"path": spec.health_check_path},
+            }
+        ],
+        "outlier_detection": {
+            "consecutive_5xx": spec.consecutive_5xx,
+            "interval": "5s",
+            "base_ejection_time": common.duration(spec.base_ejection_time_ms),
+            "max_ejection_percent": spec.max_ejection_percent,
+        },
+        "load_assignment": {
+            "cluster_name": CELLS_CLUSTER,
+            "endpoints": [{"lb_endpoints": [_cell_endpoint(cell) for cell in spec.cells]}],
+        },
+    }
+
+
+def _cell_endpoint(cell: RouterCell) -> dict:
+    # The ring is keyed by cell name, not address, so a user keeps their cell when the
+    # cell's sidecar moves to another address.
+    return {
+        "endpoint": {
+            "address": common.socket_address(cell.host, cell.port),
+            "hostname": cell.name,
+        },
+        "metadata": {"filter_metadata": {"envoy.lb": {"hash_key": cell.name}}},
+    }
