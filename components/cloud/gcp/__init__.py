@@ -1,0 +1,1 @@
+"""GCP implementations of the cell seams."""
