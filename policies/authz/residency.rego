@@ -1,0 +1,16 @@
+# Data residency.
+#
+# A request that carries "x-data-residency: <tag>" may only be served by a cell whose
+# context_extensions.jurisdiction is listed for that tag in data.authz.residency, for
+# example {"eu": ["eu"]}. A tag that the data does not list is denied everywhere,
+# because the policy cannot know where such data may be processed.
+package envoy.authz
+
+residency_allowed if {
+	not input.attributes.request.http.headers["x-data-residency"]
+}
+
+residency_allowed if {
+	tag := input.attributes.request.http.headers["x-data-residency"]
+	input.attributes.context_extensions.jurisdiction in data.authz.residency[tag]
+}
