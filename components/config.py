@@ -1,0 +1,503 @@
+"""Typed model of a region stack's configuration, checked before any resource exists.
+
+A region stack sets keys in the `cellarch` namespace of its `Pulumi.<stack>.yaml`, for
+example `cellarch:cloud: aws` or `cellarch:cells: 4`. `parse_region_config` turns those
+values into a `RegionConfig` or raises `ConfigError` with one line that names the key, the
+bad value and what would be accepted. `load_region_config` reads the values from the
+running Pulumi program.
+"""
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from components.addressing import (
+    RegionAddressPlan,
+    SubnetPrefixLengths,
+    check_private,
+    check_subnet_prefix_lengths,
+    parse_network,
+    plan_region,
+)
+from components.errors import ConfigError
+from components.labels import CLOUDS, LabelContext
+from components.regions import CloudRegion, lookup_region
+
+NAMESPACE = "cellarch"
+PREFIX = NAMESPACE + ":"
+ENVIRONMENTS = ("production", "staging", "dev")
+PROMETHEUS_KINDS = ("managed", "in-cluster")
+# Zones a cell spreads over: three keeps a quorum through the loss of one zone.
+MIN_ZONES = 3
+DEFAULT_CELL_SIZE = 10_000
+DEFAULT_CELL_SIZE_CAP = 20_000
+MAX_CELLS = 64
+# A DNS label that leaves room for suffixes such as `-bundle-reader` in cloud names.
+_CELL_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$")
+_NAME_RULE = "a DNS label of 1 to 20 lower-case letters, digits and '-', starting with a letter"
+_GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_AWS_ACCOUNT = re.compile(r"^[0-9]{12}$")
+_KUBERNETES_VERSION = re.compile(r"^1\.[0-9]{2}$")
+_JURISDICTION = re.compile(r"^[a-z]{2,12}$")
+
+
+@dataclass(frozen=True)
+class CellConfig:
+    name: str
+    size: int
+    """Users the cell is sized for."""
+    cidr: str
+    """The cell's range from the address plan."""
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    supernet: str
+    cell_prefix_length: int
+    subnet_prefix_lengths: SubnetPrefixLengths
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    canary: str
+    """The cell that receives every change first, alone in wave 0."""
+    max_wave_size: int
+    """Waves after the canary double in size up to this many cells."""
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    """The region's shock-absorber queue and its dead-letter queue."""
+
+    max_receive_count: int = 5
+    message_retention_seconds: int = 4 * 24 * 3600
+    visibility_timeout_seconds: int = 60
+    dead_letter_retention_seconds: int = 14 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class GovernanceConfig:
+    bundle_name: str = "authz"
+    bundle_prefix: str = "bundles/"
+
+
+@dataclass(frozen=True)
+class ObservabilityConfig:
+    prometheus: str = "managed"
+    """`managed` (Amazon or Google Managed Prometheus) or `in-cluster`."""
+    collector_memory_limit_mib: int = 512
+    collector_queue_size: int = 5000
+    """Batches the collector holds for a slow backend before it drops new ones (I9)."""
+
+
+@dataclass(frozen=True)
+class RegionConfig:
+    """Everything a region stack deploys, checked and with defaults filled in."""
+
+    stack: str
+    cloud: str
+    region: str
+    environment: str
+    jurisdiction: str
+    zones: tuple[str, ...]
+    network: NetworkConfig
+    cells: tuple[CellConfig, ...]
+    cell_size_cap: int
+    rollout: RolloutConfig
+    addresses: RegionAddressPlan
+    kubernetes_version: str = "1.33"
+    project: str | None = None
+    """GCP project; None on AWS."""
+    account_id: str | None = None
+    """AWS account the provider is pinned to, when set; None on GCP."""
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    governance: GovernanceConfig = field(default_factory=GovernanceConfig)
+    observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def labels(self) -> LabelContext:
+        return LabelContext(region=self.region, stack=self.stack)
+
+    @property
+    def cell_names(self) -> tuple[str, ...]:
+        return tuple(cell.name for cell in self.cells)
+
+
+_TOP_LEVEL_KEYS = (
+    "accountId",
+    "cellSizeCap",
+    "cells",
+    "cloud",
+    "environment",
+    "governance",
+    "jurisdiction",
+    "kubernetesVersion",
+    "network",
+    "observability",
+    "project",
+    "queue",
+    "region",
+    "rollout",
+    "zoneCount",
+    "zones",
+)
+
+
+def parse_region_config(values: Mapping[str, Any], stack: str) -> RegionConfig:
+    """Check a stack's `cellarch` config values (keys without the namespace) and fill defaults."""
+    _check_keys("", values, _TOP_LEVEL_KEYS)
+
+    cloud = _choice("cloud", _required(values, "cloud"), CLOUDS)
+    cloud_region = lookup_region(cloud, _required(values, "region"), key=PREFIX + "region")
+    environment = _choice("environment", values.get("environment", "production"), ENVIRONMENTS)
+    project, account_id = _parse_account(values, cloud)
+    zones = _parse_zones(values, cloud_region)
+    jurisdiction = values.get("jurisdiction", cloud_region.jurisdiction)
+    if not isinstance(jurisdiction, str) or not _JURISDICTION.match(jurisdiction):
+        raise ConfigError(
+            PREFIX + "jurisdiction", jurisdiction, "2 to 12 lower-case letters, e.g. 'eu'"
+        )
+    kubernetes_version = str(values.get("kubernetesVersion", "1.33"))
+    if not _KUBERNETES_VERSION.match(kubernetes_version):
+        raise ConfigError(
+            PREFIX + "kubernetesVersion", kubernetes_version, "a minor version such as '1.33'"
+        )
+
+    cap = _integer("cellSizeCap", values.get("cellSizeCap", DEFAULT_CELL_SIZE_CAP), 1, 1_000_000)
+    names, sizes, pinned = _parse_cells(values, cap)
+    network, plan = _parse_network(values.get("network"), names, pinned, len(zones))
+    cells = tuple(
+        CellConfig(name=name, size=sizes[name], cidr=plan.cells[name].cidr) for name in names
+    )
+
+    return RegionConfig(
+        stack=stack,
+        cloud=cloud,
+        region=cloud_region.name,
+        environment=environment,
+        jurisdiction=jurisdiction,
+        zones=zones,
+        network=network,
+        cells=cells,
+        cell_size_cap=cap,
+        rollout=_parse_rollout(values.get("rollout"), names),
+        addresses=plan,
+        kubernetes_version=kubernetes_version,
+        project=project,
+        account_id=account_id,
+        queue=_parse_queue(values.get("queue")),
+        governance=_parse_governance(values.get("governance")),
+        observability=_parse_observability(values.get("observability")),
+    )
+
+
+def load_region_config() -> RegionConfig:
+    """Read and check the `cellarch` config of the running Pulumi program."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    values = {
+        key[len(PREFIX) :]: decode_config_value(value)
+        for key, value in raw.items()
+        if key.startswith(PREFIX)
+    }
+    return parse_region_config(values, pulumi.get_stack())
+
+
+def decode_config_value(value: Any) -> Any:
+    """Decode a config value as the Pulumi CLI passes it: objects, lists and numbers as JSON."""
+    if not isinstance(value, str):
+        return value
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return value
+    # A quoted JSON string stays a string; only structured values and numbers decode.
+    return decoded if isinstance(decoded, (dict, list, int, float, bool)) else value
+
+
+def _check_keys(path: str, values: Mapping[str, Any], known: tuple[str, ...]) -> None:
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(
+                PREFIX + path + str(key), value, "one of " + ", ".join(known), detail="unknown key"
+            )
+
+
+def _required(values: Mapping[str, Any], key: str) -> Any:
+    if key not in values or values[key] in (None, ""):
+        raise ConfigError(
+            PREFIX + key, values.get(key), "a value; the key is required", detail="missing"
+        )
+    return values[key]
+
+
+def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(PREFIX + key, value, "one of " + ", ".join(choices))
+    return value
+
+
+def _integer(key: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(PREFIX + key, value, f"an integer from {low} to {high}")
+    return value
+
+
+def _mapping(key: str, value: Any) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(PREFIX + key, value, "an object of settings")
+    return value
+
+
+def _parse_account(values: Mapping[str, Any], cloud: str) -> tuple[str | None, str | None]:
+    if cloud == "gcp":
+        project = _required(values, "project")
+        if not isinstance(project, str) or not _GCP_PROJECT.match(project):
+            raise ConfigError(PREFIX + "project", project, "a GCP project id: 6 to 30 of [a-z0-9-]")
+        if "accountId" in values:
+            raise ConfigError(PREFIX + "accountId", values["accountId"], "no accountId on gcp")
+        return project, None
+    if "project" in values:
+        raise ConfigError(PREFIX + "project", values["project"], "no project on aws")
+    account_id = values.get("accountId")
+    if account_id is not None:
+        account_id = str(account_id)
+        if not _AWS_ACCOUNT.match(account_id):
+            raise ConfigError(PREFIX + "accountId", account_id, "a 12-digit AWS account id")
+    return None, account_id
+
+
+def _parse_zones(values: Mapping[str, Any], region: CloudRegion) -> tuple[str, ...]:
+    if "zones" in values and "zoneCount" in values:
+        raise ConfigError(PREFIX + "zoneCount", values["zoneCount"], "either zones or zoneCount")
+    available = len(region.zones)
+    if "zones" not in values:
+        count = values.get("zoneCount", MIN_ZONES)
+        if isinstance(count, int) and not isinstance(count, bool) and count > available:
+            raise ConfigError(
+                PREFIX + "zoneCount",
+                count,
+                f"at most {available}, the zones of {region.name}",
+            )
+        count = _integer("zoneCount", count, MIN_ZONES, available)
+        return region.zones[:count]
+
+    zones = values["zones"]
+    if not isinstance(zones, list) or not all(isinstance(z, str) for z in zones):
+        raise ConfigError(PREFIX + "zones", zones, "a list of zone names")
+    for index, zone in enumerate(zones):
+        if zone not in region.zones:
+            raise ConfigError(
+                f"{PREFIX}zones[{index}]",
+                zone,
+                f"a zone of {region.name}: " + ", ".join(region.zones),
+            )
+    if len(set(zones)) != len(zones):
+        raise ConfigError(PREFIX + "zones", zones, "each zone at most once")
+    if not MIN_ZONES <= len(zones) <= available:
+        raise ConfigError(
+            PREFIX + "zones",
+            zones,
+            f"from {MIN_ZONES} to {available} zones of {region.name}",
+            detail=f"{len(zones)} given",
+        )
+    return tuple(zones)
+
+
+def _parse_cells(
+    values: Mapping[str, Any], cap: int
+) -> tuple[list[str], dict[str, int], dict[str, tuple[str, Any]]]:
+    cells = _required(values, "cells")
+    accepted = f"a cell count from 1 to {MAX_CELLS}, or a list of cells with a name and a size"
+    if isinstance(cells, int) and not isinstance(cells, bool):
+        if not 1 <= cells <= MAX_CELLS:
+            raise ConfigError(PREFIX + "cells", cells, accepted)
+        if cap < DEFAULT_CELL_SIZE:
+            raise ConfigError(
+                PREFIX + "cellSizeCap", cap, f"at least the default cell size {DEFAULT_CELL_SIZE}"
+            )
+        names = [f"cell-{i}" for i in range(1, cells + 1)]
+        return names, dict.fromkeys(names, DEFAULT_CELL_SIZE), {}
+    if not isinstance(cells, list) or not 1 <= len(cells) <= MAX_CELLS:
+        raise ConfigError(PREFIX + "cells", cells, accepted)
+
+    names: list[str] = []
+    sizes: dict[str, int] = {}
+    pinned: dict[str, tuple[str, Any]] = {}
+    for index, cell in enumerate(cells):
+        key = f"cells[{index}]"
+        if not isinstance(cell, Mapping):
+            raise ConfigError(
+                PREFIX + key, cell, "an object with name, and optionally size and cidr"
+            )
+        _check_keys(key + ".", cell, ("cidr", "name", "size"))
+        name = cell.get("name")
+        if not isinstance(name, str) or not _CELL_NAME.match(name):
+            raise ConfigError(f"{PREFIX}{key}.name", name, _NAME_RULE)
+        if name in sizes:
+            first = names.index(name)
+            raise ConfigError(
+                f"{PREFIX}{key}.name",
+                name,
+                "a name no other cell has",
+                detail=f"cells[{first}] has it",
+            )
+        size = cell.get("size", DEFAULT_CELL_SIZE)
+        if isinstance(size, int) and not isinstance(size, bool) and size > cap:
+            raise ConfigError(
+                f"{PREFIX}{key}.size",
+                size,
+                f"at most the cell size cap {cap} users (cellSizeCap); add a cell instead",
+            )
+        sizes[name] = _integer(f"{key}.size", size, 1, cap)
+        names.append(name)
+        if "cidr" in cell:
+            pinned[name] = (
+                f"{PREFIX}{key}.cidr",
+                parse_network(f"{PREFIX}{key}.cidr", cell["cidr"]),
+            )
+    return names, sizes, pinned
+
+
+def _parse_network(
+    value: Any, names: list[str], pinned: dict[str, tuple[str, Any]], zone_count: int
+) -> tuple[NetworkConfig, RegionAddressPlan]:
+    if value is None:
+        raise ConfigError(PREFIX + "network", None, "an object with at least a supernet")
+    network = _mapping("network", value)
+    _check_keys(
+        "network.",
+        network,
+        ("cellPrefixLength", "controlPlaneCidr", "subnetPrefixLengths", "supernet"),
+    )
+    supernet_key = PREFIX + "network.supernet"
+    supernet = parse_network(supernet_key, network.get("supernet"))
+    check_private(supernet_key, supernet)
+
+    prefix = network.get("cellPrefixLength", 16)
+    low = supernet.prefixlen + 1
+    prefix = _integer("network.cellPrefixLength", prefix, low, 24)
+
+    lengths_value = _mapping("network.subnetPrefixLengths", network.get("subnetPrefixLengths"))
+    known = ("isolated", "pods", "private", "public", "services")
+    _check_keys("network.subnetPrefixLengths.", lengths_value, known)
+    lengths = SubnetPrefixLengths(**lengths_value)
+    check_subnet_prefix_lengths(PREFIX + "network.subnetPrefixLengths", lengths, prefix)
+
+    for key, cidr in pinned.values():
+        check_private(key, cidr)
+    control_plane = None
+    if "controlPlaneCidr" in network:
+        key = PREFIX + "network.controlPlaneCidr"
+        control_plane = (key, parse_network(key, network["controlPlaneCidr"]))
+
+    plan = plan_region(
+        supernet, names, prefix, zone_count, lengths, pinned, control_plane, key_prefix=PREFIX
+    )
+    return NetworkConfig(str(supernet), prefix, lengths), plan
+
+
+def _parse_rollout(value: Any, names: list[str]) -> RolloutConfig:
+    rollout = _mapping("rollout", value)
+    _check_keys("rollout.", rollout, ("canary", "maxWaveSize"))
+    canary = rollout.get("canary", names[0])
+    if canary not in names:
+        raise ConfigError(
+            PREFIX + "rollout.canary", canary, "the name of a cell: " + ", ".join(names)
+        )
+    max_wave = _integer("rollout.maxWaveSize", rollout.get("maxWaveSize", 4), 1, MAX_CELLS)
+    return RolloutConfig(canary=canary, max_wave_size=max_wave)
+
+
+def _parse_queue(value: Any) -> QueueConfig:
+    queue = _mapping("queue", value)
+    _check_keys(
+        "queue.",
+        queue,
+        (
+            "deadLetterRetentionSeconds",
+            "maxReceiveCount",
+            "messageRetentionSeconds",
+            "visibilityTimeoutSeconds",
+        ),
+    )
+    defaults = QueueConfig()
+    # SQS and Pub/Sub both keep messages from 10 minutes to 14 days (Pub/Sub up to 31 days).
+    retention = (600, 14 * 24 * 3600)
+    return QueueConfig(
+        max_receive_count=_integer(
+            "queue.maxReceiveCount",
+            queue.get("maxReceiveCount", defaults.max_receive_count),
+            5,
+            100,
+        ),
+        message_retention_seconds=_integer(
+            "queue.messageRetentionSeconds",
+            queue.get("messageRetentionSeconds", defaults.message_retention_seconds),
+            *retention,
+        ),
+        visibility_timeout_seconds=_integer(
+            "queue.visibilityTimeoutSeconds",
+            queue.get("visibilityTimeoutSeconds", defaults.visibility_timeout_seconds),
+            10,
+            600,
+        ),
+        dead_letter_retention_seconds=_integer(
+            "queue.deadLetterRetentionSeconds",
+            queue.get("deadLetterRetentionSeconds", defaults.dead_letter_retention_seconds),
+            *retention,
+        ),
+    )
+
+
+def _parse_governance(value: Any) -> GovernanceConfig:
+    governance = _mapping("governance", value)
+    _check_keys("governance.", governance, ("bundleName", "bundlePrefix"))
+    name = governance.get("bundleName", "authz")
+    if not isinstance(name, str) or not _CELL_NAME.match(name):
+        raise ConfigError(PREFIX + "governance.bundleName", name, _NAME_RULE)
+    prefix = governance.get("bundlePrefix", "bundles/")
+    if not isinstance(prefix, str) or not re.match(r"^[a-z0-9][a-z0-9/_-]*/$", prefix):
+        raise ConfigError(
+            PREFIX + "governance.bundlePrefix",
+            prefix,
+            "an object key prefix ending in '/', e.g. 'bundles/'",
+        )
+    return GovernanceConfig(bundle_name=name, bundle_prefix=prefix)
+
+
+def _parse_observability(value: Any) -> ObservabilityConfig:
+    observability = _mapping("observability", value)
+    _check_keys(
+        "observability.",
+        observability,
+        ("collectorMemoryLimitMib", "collectorQueueSize", "prometheus"),
+    )
+    defaults = ObservabilityConfig()
+    return ObservabilityConfig(
+        prometheus=_choice(
+            "observability.prometheus", observability.get("prometheus", "managed"), PROMETHEUS_KINDS
+        ),
+        collector_memory_limit_mib=_integer(
+            "observability.collectorMemoryLimitMib",
+            observability.get("collectorMemoryLimitMib", defaults.collector_memory_limit_mib),
+            64,
+            16384,
+        ),
+        collector_queue_size=_integer(
+            "observability.collectorQueueSize",
+            observability.get("collectorQueueSize", defaults.collector_queue_size),
+            100,
+            1_000_000,
+        ),
+    )
