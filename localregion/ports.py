@@ -1,0 +1,107 @@
+"""Port plan of the local region: which component listens where, checked before start."""
+
+import socket
+from dataclasses import dataclass, field
+
+from localregion.errors import LocalRegionError, PortInUseError
+
+# With a base port, component ports are fixed offsets from it: the region's own at
+# BASE+0..2, cell i at BASE+10+10*i+0..5.
+CELL_STRIDE = 10
+FIRST_CELL_OFFSET = 10
+MAX_CELLS = 20
+
+
+@dataclass(frozen=True)
+class CellPorts:
+    service: int
+    sidecar: int
+    sidecar_admin: int
+    agent_http: int
+    agent_diagnostic: int
+    agent_authz: int
+
+
+@dataclass(frozen=True)
+class PortPlan:
+    router: int
+    router_admin: int
+    repository: int
+    cells: tuple[CellPorts, ...] = field(default_factory=tuple)
+
+    def by_component(self, cell_names: list[str]) -> dict[str, int]:
+        """Return every port keyed by the component that listens on it."""
+        ports = {
+            "router": self.router,
+            "router admin": self.router_admin,
+            "bundle repository": self.repository,
+        }
+        for name, cell in zip(cell_names, self.cells, strict=True):
+            ports[f"{name} service"] = cell.service
+            ports[f"{name} sidecar"] = cell.sidecar
+            ports[f"{name} sidecar admin"] = cell.sidecar_admin
+            ports[f"{name} agent http"] = cell.agent_http
+            ports[f"{name} agent diagnostic"] = cell.agent_diagnostic
+            ports[f"{name} agent authz"] = cell.agent_authz
+        return ports
+
+
+def plan_ports(cell_count: int, base_port: int) -> PortPlan:
+    """Plan ports from base_port, or pick free ones when base_port is 0."""
+    if base_port == 0:
+        return _free_port_plan(cell_count)
+    highest = base_port + FIRST_CELL_OFFSET + CELL_STRIDE * cell_count
+    if base_port < 1024 or highest > 65535:
+        raise LocalRegionError(
+            f"invalid --base-port {base_port}: {cell_count} cells need ports up to {highest}; "
+            "expected 0 (free ports) or a port from 1024 to "
+            f"{65535 - FIRST_CELL_OFFSET - CELL_STRIDE * cell_count}"
+        )
+    cells = tuple(
+        CellPorts(*(base_port + FIRST_CELL_OFFSET + CELL_STRIDE * i + k for k in range(6)))
+        for i in range(cell_count)
+    )
+    return PortPlan(base_port, base_port + 1, base_port + 2, cells)
+
+
+def check_ports_free(ports: dict[str, int]) -> None:
+    """Raise PortInUseError for the first port that 127.0.0.1 cannot bind."""
+    for component, port in ports.items():
+        if not is_port_free(port):
+            raise PortInUseError(port, component)
+
+
+def is_port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # The servers set SO_REUSEADDR too, so a port that an earlier run left in
+        # TIME_WAIT counts as free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def is_port_listening(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _free_port_plan(cell_count: int) -> PortPlan:
+    # All sockets stay open until every port is picked, so no port is handed out twice.
+    # NOTE: another process can still take a port between this and the component's start;
+    # the component then fails to bind and bring-up reports it with the component's log.
+    sockets = []
+    try:
+        for _ in range(3 + 6 * cell_count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.bind(("127.0.0.1", 0))
+        ports = [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+    cells = tuple(CellPorts(*ports[3 + 6 * i : 9 + 6 * i]) for i in range(cell_count))
+    return PortPlan(ports[0], ports[1], ports[2], cells)
