@@ -19,12 +19,14 @@ from typing import Any
 
 import pulumi
 
+from components.labels import KUBERNETES_PREFIX, PLANE_KEY
+
 # Kubernetes label and taint key that marks the plane of a node pool (I1). The data-plane
-# pool carries `<key>=data` as a label and as a NoSchedule taint.
-PLANE_LABEL_KEY = "cellarch.io/plane"
+# pool carries `cellarch.io/plane=data` as a label and as a NoSchedule taint.
+PLANE_LABEL_KEY = KUBERNETES_PREFIX + PLANE_KEY
+POOL_LABEL_KEY = KUBERNETES_PREFIX + "pool"
 DATA_PLANE = "data"
 CONTROL_PLANE = "control"
-OBSERVABILITY_PLANE = "observability"
 
 
 @dataclass(frozen=True)
@@ -218,9 +220,6 @@ class WorkloadIdentity:
 
     service_account_annotations: Mapping[str, pulumi.Output[str]]
     """Annotations for each Kubernetes service account (IRSA role or GCP service account)."""
-    bundle_credentials: str
-    """Credential source of the agent for the bundle service: `aws_web_identity` or
-    `gcp_metadata`."""
     resources: Sequence[pulumi.Resource] = ()
 
 
@@ -300,3 +299,30 @@ class CloudSeams:
     database: DatabaseSeam
     ingress: IngressSeam
     identity: IdentitySeam
+
+
+def explicit_provider(
+    opts: pulumi.ResourceOptions | None,
+    package: str,
+) -> pulumi.ProviderResource | None:
+    """Return the provider for `package` that a component's options name, or None.
+
+    Looks where Pulumi looks, in order: `opts.provider`, `opts.providers`, and the
+    providers the parent passes down. A component calls this before it registers itself,
+    so that it can reject options without a provider instead of leaving its children to
+    Pulumi's default provider.
+    """
+    if opts is None:
+        return None
+    if opts.provider is not None and opts.provider.package == package:
+        return opts.provider
+    providers = opts.providers
+    if isinstance(providers, Mapping) and package in providers:
+        return providers[package]
+    if isinstance(providers, Sequence):
+        for provider in providers:
+            if provider.package == package:
+                return provider
+    if opts.parent is not None:
+        return opts.parent.get_provider(f"{package}::")
+    return None

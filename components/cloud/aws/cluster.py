@@ -11,6 +11,7 @@ from components.cloud.base import (
     CONTROL_PLANE,
     DATA_PLANE,
     PLANE_LABEL_KEY,
+    POOL_LABEL_KEY,
     CellCluster,
     CellContext,
     CellKey,
@@ -19,8 +20,6 @@ from components.cloud.base import (
     ClusterSpec,
     NodePoolSpec,
 )
-
-POOL_LABEL_KEY = "cellarch.io/pool"
 
 _CLUSTER_POLICIES = ("arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",)
 _NODE_POLICIES = (

@@ -53,7 +53,6 @@ class AwsIdentitySeam(IdentitySeam):
         )
         return WorkloadIdentity(
             service_account_annotations={"eks.amazonaws.com/role-arn": role.arn},
-            bundle_credentials="aws_web_identity",
             resources=[role, policy],
         )
 

@@ -12,6 +12,7 @@ from components.cloud.base import (
     CONTROL_PLANE,
     DATA_PLANE,
     PLANE_LABEL_KEY,
+    POOL_LABEL_KEY,
     CellCluster,
     CellContext,
     CellKey,
@@ -22,7 +23,6 @@ from components.cloud.base import (
 )
 from components.cloud.gcp.network import GcpNetwork
 
-POOL_LABEL_KEY = "cellarch.io/pool"
 # Replaces the default node roles with the minimum a GKE node needs (logs, metrics, images).
 _NODE_ROLE = "roles/container.defaultNodeServiceAccount"
 

@@ -71,6 +71,5 @@ class GcpIdentitySeam(IdentitySeam):
         )
         return WorkloadIdentity(
             service_account_annotations={"iam.gke.io/gcp-service-account": account.email},
-            bundle_credentials="gcp_metadata",
             resources=bindings,
         )
