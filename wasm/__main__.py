@@ -1,0 +1,7 @@
+"""Entry point of `python -m wasm`."""
+
+import sys
+
+from wasm.cli import main
+
+sys.exit(main())

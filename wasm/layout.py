@@ -1,0 +1,58 @@
+"""Names and paths that the build, the repository and the agents agree on."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from wasm.errors import BundleError
+from wasm.opa import REPO_ROOT
+
+POLICY_DIR = REPO_ROOT / "policies" / "authz"
+SAMPLE_DATA_FILE = POLICY_DIR / "data.sample.json"
+OUT_DIR = REPO_ROOT / "wasm" / "out"
+
+# The decision rule, as `opa build -e` and the agent's plugin path name it.
+ENTRYPOINT = "envoy/authz/result"
+# The bundle owns data.envoy (the policy) and data.authz (its data), nothing else.
+ROOTS = ("envoy", "authz")
+BUNDLE_FILE = "bundle.tar.gz"
+
+# A bundle name is one path segment of the repository key and of wasm/out/.
+BUNDLE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def check_bundle_name(name: str) -> str:
+    """Return name if it can name a bundle, or raise BundleError."""
+    if not BUNDLE_NAME.match(name):
+        raise BundleError(
+            f"invalid bundle name {name!r}: expected 1-63 lower-case letters, digits or '-', "
+            "not starting or ending with '-', e.g. authz"
+        )
+    return name
+
+
+def check_revision(revision: str) -> str:
+    """Return revision if it can be one segment of a repository key, or raise BundleError."""
+    if not REVISION.match(revision):
+        raise BundleError(
+            f"invalid revision {revision!r}: expected 1-128 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return revision
+
+
+def bundle_output_path(out_dir: Path, name: str) -> Path:
+    """Return where the build writes the bundle: OUT_DIR/NAME/bundle.tar.gz."""
+    return out_dir / check_bundle_name(name) / BUNDLE_FILE
+
+
+def revision_key(name: str, revision: str) -> str:
+    """Return the immutable repository key of one revision of a bundle."""
+    return f"bundles/{check_bundle_name(name)}/{check_revision(revision)}/{BUNDLE_FILE}"
+
+
+def current_key(name: str) -> str:
+    """Return the repository key that the agents poll: a copy of the active revision."""
+    return f"bundles/{check_bundle_name(name)}/current/{BUNDLE_FILE}"

@@ -1,0 +1,222 @@
+"""Publish step: upload a signed bundle to the S3 bundle repository and move the pointer.
+
+Each revision goes to its own immutable key, bundles/NAME/REVISION/bundle.tar.gz, and
+bundles/NAME/current/bundle.tar.gz becomes a server-side copy of it. The agents poll
+the current key, and its ETag changes whenever its content does, so OPA's conditional
+download picks up a new revision without a restart. The endpoint is configuration:
+absent for AWS S3, or a URL such as the local region's moto server.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
+
+from wasm import layout
+from wasm.errors import BundleError
+from wasm.signing import content_digest, read_manifest
+
+log = logging.getLogger(__name__)
+
+ENDPOINT_ENVIRONMENT_VARIABLE = "BUNDLE_REPOSITORY_ENDPOINT"
+
+# An unreachable repository fails in seconds: at most 2 attempts, each with a 3 s
+# connect timeout and a 10 s read timeout.
+CONNECT_TIMEOUT_SECONDS = 3
+READ_TIMEOUT_SECONDS = 10
+MAX_ATTEMPTS = 2
+
+CONTENT_DIGEST_METADATA = "content-sha256"
+UNREACHABLE_ERRORS = (
+    EndpointConnectionError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+    ConnectionClosedError,
+)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """Where a bundle revision was published and what the pointer now is."""
+
+    bucket: str
+    revision: str
+    revision_key: str
+    revision_version_id: str | None
+    current_key: str
+    current_etag: str
+    uploaded: bool
+
+
+def s3_client(endpoint_url: str | None = None, region: str | None = None) -> Any:
+    """Return a boto3 S3 client with bounded retries and timeouts."""
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+    )
+    return boto3.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
+
+
+def repository_endpoint(endpoint_url: str | None = None) -> str | None:
+    """Return endpoint_url, else $BUNDLE_REPOSITORY_ENDPOINT, else None for AWS S3."""
+    return endpoint_url or os.environ.get(ENDPOINT_ENVIRONMENT_VARIABLE) or None
+
+
+def publish_bundle(
+    bundle: Path,
+    *,
+    bucket: str,
+    name: str,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    create_bucket: bool = False,
+) -> PublishResult:
+    """Upload bundle as its manifest's revision, then point the current key at it.
+
+    Publishing a revision that the bucket already holds with the same content only
+    moves the pointer. The same revision with different content is an error, because
+    revision keys never change once written. With create_bucket, a missing bucket is
+    created with versioning on. Any other bucket must already keep versions.
+    """
+    layout.check_bundle_name(name)
+    revision = _manifest_revision(bundle)
+    digest = content_digest(bundle)
+    endpoint = repository_endpoint(endpoint_url)
+    where = endpoint or "the AWS S3 endpoint"
+    client = s3_client(endpoint, region)
+    immutable_key = layout.revision_key(name, revision)
+    pointer_key = layout.current_key(name)
+
+    with _repository_errors(bucket, where):
+        _ensure_bucket(client, bucket, where, region, create_bucket)
+        version_id, uploaded = _put_revision(
+            client, bucket, immutable_key, bundle, digest, revision
+        )
+        client.copy_object(
+            Bucket=bucket,
+            Key=pointer_key,
+            CopySource={"Bucket": bucket, "Key": immutable_key, "VersionId": version_id}
+            if version_id
+            else {"Bucket": bucket, "Key": immutable_key},
+            MetadataDirective="COPY",
+        )
+        current_etag = client.head_object(Bucket=bucket, Key=pointer_key)["ETag"]
+    log.info(
+        "publish: s3://%s/%s now holds revision %s (ETag %s)",
+        bucket,
+        pointer_key,
+        revision,
+        current_etag,
+    )
+    return PublishResult(
+        bucket=bucket,
+        revision=revision,
+        revision_key=immutable_key,
+        revision_version_id=version_id,
+        current_key=pointer_key,
+        current_etag=current_etag,
+        uploaded=uploaded,
+    )
+
+
+def _manifest_revision(bundle: Path) -> str:
+    revision = read_manifest(bundle).get("revision")
+    if not isinstance(revision, str) or not revision:
+        raise BundleError(f"{bundle} has no revision in its .manifest; rebuild it")
+    return layout.check_revision(revision)
+
+
+def _ensure_bucket(client: Any, bucket: str, where: str, region: str | None, create: bool) -> None:
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError as error:
+        if _error_code(error) not in {"404", "NoSuchBucket", "NotFound"}:
+            raise
+        if not create:
+            raise BundleError(
+                f"bucket {bucket} not found at {where}; create it with versioning on, "
+                "or pass --create-bucket"
+            ) from None
+        arguments: dict[str, Any] = {"Bucket": bucket}
+        if region and region != "us-east-1":
+            arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        client.create_bucket(**arguments)
+        client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        log.info("publish: created bucket %s at %s with versioning on", bucket, where)
+        return
+    status = client.get_bucket_versioning(Bucket=bucket).get("Status", "never enabled")
+    if status != "Enabled":
+        raise BundleError(
+            f"bucket {bucket} at {where} has versioning {status}; the bundle repository "
+            "needs versioning Enabled"
+        )
+
+
+def _put_revision(
+    client: Any, bucket: str, key: str, bundle: Path, digest: str, revision: str
+) -> tuple[str | None, bool]:
+    try:
+        existing = client.head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if _error_code(error) not in {"404", "NoSuchKey", "NotFound"}:
+            raise
+        existing = None
+    if existing is not None:
+        if existing.get("Metadata", {}).get(CONTENT_DIGEST_METADATA) != digest:
+            raise BundleError(
+                f"revision {revision} is already published at s3://{bucket}/{key} with "
+                "different content; build with a new revision"
+            )
+        log.info("publish: s3://%s/%s already holds this content", bucket, key)
+        return existing.get("VersionId"), False
+    response = client.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=bundle.read_bytes(),
+        ContentType="application/gzip",
+        Metadata={CONTENT_DIGEST_METADATA: digest, "revision": revision},
+    )
+    log.info("publish: uploaded s3://%s/%s (version %s)", bucket, key, response.get("VersionId"))
+    return response.get("VersionId"), True
+
+
+@contextmanager
+def _repository_errors(bucket: str, where: str) -> Iterator[None]:
+    try:
+        yield
+    except UNREACHABLE_ERRORS as error:
+        raise BundleError(f"bundle repository at {where} cannot be reached: {error}") from None
+    except NoCredentialsError:
+        raise BundleError(
+            f"no AWS credentials for the bundle repository at {where}; set "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
+        ) from None
+    except ClientError as error:
+        raise BundleError(
+            f"bundle repository at {where} rejected a request on bucket {bucket}: "
+            f"{_error_code(error)} {error.response.get('Error', {}).get('Message', '')}".rstrip()
+        ) from None
+    except BotoCoreError as error:
+        raise BundleError(f"bundle repository at {where} failed: {error}") from None
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
