@@ -137,9 +137,7 @@ func delayLine(dst, src net.Conn, delay time.Duration) {
 	}()
 
 	for c := range queue {
-		if wait := time.Until(c.due); wait > 0 {
-			time.Sleep(wait)
-		}
+		sleepUntil(c.due)
 		if _, err := dst.Write(c.data); err != nil {
 			log.Printf("delay-proxy: write to %s failed: %v", dst.RemoteAddr(), err)
 			src.Close()
@@ -150,5 +148,20 @@ func delayLine(dst, src net.Conn, delay time.Duration) {
 	}
 	if tcp, ok := dst.(*net.TCPConn); ok {
 		tcp.CloseWrite()
+	}
+}
+
+// sleepUntil blocks the calling thread until due with nanosleep(2). time.Sleep is not used
+// because the Go runtime (1.26) rounds timer waits to whole milliseconds on Linux, which
+// turned a 2.5 ms delay into about 3.3 ms.
+func sleepUntil(due time.Time) {
+	for {
+		wait := time.Until(due)
+		if wait <= 0 {
+			return
+		}
+		request := syscall.NsecToTimespec(int64(wait))
+		// An interrupted sleep (EINTR) goes round again with the time that is left.
+		_ = syscall.Nanosleep(&request, nil)
 	}
 }
