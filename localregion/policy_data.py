@@ -1,13 +1,10 @@
 """The data of the local region's bundle: callers, their routes, revocations, residency.
 
-The policy reads it under data.authz. The issuer entry is added at bring-up, when the
-region has generated its issuer key.
+The policy reads it under data.authz. The issuer entry is added by the bundle build,
+from the issuer key that the region generates at bring-up.
 """
 
 import copy
-
-ISSUER = "https://issuer.local-region.invalid"
-AUDIENCE = "cell-services"
 
 ROUTES = {
     "orders-web": [{"methods": ["GET", "POST", "DELETE"], "path_prefix": "/v1/orders"}],
@@ -25,12 +22,11 @@ HEALTH_PATHS = ["/healthz", "/readyz"]
 RESIDENCY = {"eu": ["eu"]}
 
 
-def authz_data(issuer_jwks: dict) -> dict:
-    """Return the initial data.authz, trusting tokens signed by issuer_jwks."""
+def authz_data() -> dict:
+    """Return the initial data.authz, without issuers."""
     return {
         "routes": copy.deepcopy(ROUTES),
         "revoked": list(REVOKED),
         "health_paths": list(HEALTH_PATHS),
         "residency": copy.deepcopy(RESIDENCY),
-        "issuers": [{"iss": ISSUER, "aud": AUDIENCE, "jwks": issuer_jwks}],
     }
