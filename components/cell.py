@@ -170,27 +170,28 @@ class CellArgs:
     set by the component."""
 
     def validate(self, name: str) -> None:
+        """Raise ConfigError naming the first invalid argument, or the cell name."""
         if not isinstance(name, str) or not _CELL_NAME.match(name):
             raise ConfigError(
                 "name", name, "a DNS label of 1 to 20 lower-case letters, digits and -"
             )
+        self._validate_placement()
+        self._validate_zones()
+        self._validate_addresses()
+        self._validate_size()
+        for pool_name in ("data_pool", "system_pool"):
+            _validate_pool(pool_name, getattr(self, pool_name))
+        self._validate_database()
+        self._validate_access()
+        self._validate_labels()
+
+    def _validate_placement(self) -> None:
         if self.cloud not in CLOUDS:
             raise ConfigError("cloud", self.cloud, " or ".join(CLOUDS))
         if self.environment not in ENVIRONMENTS:
             raise ConfigError("environment", self.environment, ", ".join(ENVIRONMENTS))
         if not isinstance(self.region, str) or not re.match(r"^[a-z]+(-[a-z]+)*-?\d$", self.region):
             raise ConfigError("region", self.region, "a cloud region such as us-east-1")
-        self._validate_zones()
-        self._validate_addresses()
-        _check_int("user_cap", self.user_cap, 1, 1_000_000)
-        users_is_int = isinstance(self.users, int) and not isinstance(self.users, bool)
-        if users_is_int and self.users > self.user_cap:
-            raise ConfigError(
-                "users",
-                self.users,
-                f"at most the cell size cap of {self.user_cap} users; add a cell instead",
-            )
-        _check_int("users", self.users, 1, self.user_cap)
         if self.cloud == "gcp" and (
             not isinstance(self.project, str) or not _GCP_PROJECT.match(self.project)
         ):
@@ -203,9 +204,19 @@ class CellArgs:
             raise ConfigError(
                 "kubernetes_version", self.kubernetes_version, "a minor version such as 1.33"
             )
-        for pool_name in ("data_pool", "system_pool"):
-            _validate_pool(pool_name, getattr(self, pool_name))
-        self._validate_database()
+
+    def _validate_size(self) -> None:
+        _check_int("user_cap", self.user_cap, 1, 1_000_000)
+        users_is_int = isinstance(self.users, int) and not isinstance(self.users, bool)
+        if users_is_int and self.users > self.user_cap:
+            raise ConfigError(
+                "users",
+                self.users,
+                f"at most the cell size cap of {self.user_cap} users; add a cell instead",
+            )
+        _check_int("users", self.users, 1, self.user_cap)
+
+    def _validate_access(self) -> None:
         if self.nat_gateway_count is not None:
             _check_int("nat_gateway_count", self.nat_gateway_count, 1, len(self.zones))
         _check_cidrs("api_allowed_cidrs", self.api_allowed_cidrs, allow_empty=True)
@@ -213,10 +224,14 @@ class CellArgs:
         _check_int("ingress_port", self.ingress_port, 1, 65535)
         _check_int("ingress_node_port", self.ingress_node_port, 30000, 32767)
         _check_int("flow_log_retention_days", self.flow_log_retention_days, 1, 3653)
+
+    def _validate_labels(self) -> None:
+        if not isinstance(self.labels, dict):
+            raise ConfigError("labels", self.labels, "a map of strings to strings")
         for key, value in self.labels.items():
             if key in _RESERVED_LABELS:
                 raise ConfigError(f"labels.{key}", value, "a key other than the standard ones")
-            # The strictest spelling of the two clouds, so the labels mean the same on both.
+            # The stricter spelling of the two clouds, so the labels mean the same on both.
             if not isinstance(key, str) or not _LABEL_KEY.match(key):
                 raise ConfigError("labels", key, "keys of lower-case letters, digits, _ and -")
             if not isinstance(value, str) or not _LABEL_VALUE.match(value):
@@ -419,7 +434,7 @@ class Cell(pulumi.ComponentResource):
         )
 
     def _password(self, name: str, opts: pulumi.ResourceOptions | None) -> pulumi.Output[str]:
-        # A random provider from the options or a parent is used as given; otherwise the
+        # A random provider from the options or a parent is used as given. Without one the
         # cell creates its own, so the password never depends on a default provider.
         provider = explicit_provider(opts, "random")
         if provider is None:

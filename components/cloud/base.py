@@ -38,7 +38,7 @@ class CellContext:
     region: str
     """Region name of the architecture (the `region` label)."""
     cloud_region: str
-    """Cloud region that holds the cell, e.g. `us-east-1` or `europe-west1`."""
+    """Cloud region of the cell, e.g. `us-east-1` or `europe-west1`."""
     environment: str
     """`production`, `staging` or `dev`."""
     zones: tuple[str, ...]
@@ -50,7 +50,7 @@ class CellContext:
     cloud_labels: Callable[[str], dict[str, str]]
     """Return the tags or labels for a plane, spelled for this cloud (I11)."""
     project: str | None = None
-    """GCP project that holds the cell; None on AWS."""
+    """GCP project of the cell; None on AWS."""
 
     @property
     def production(self) -> bool:
@@ -216,7 +216,7 @@ class CellIngress:
 
 @dataclass(frozen=True, kw_only=True)
 class WorkloadIdentity:
-    """How the agents' service accounts get cloud credentials to read bundles."""
+    """Cloud identity of the agents' service accounts, which lets them read bundles."""
 
     service_account_annotations: Mapping[str, pulumi.Output[str]]
     """Annotations for each Kubernetes service account (IRSA role or GCP service account)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components.errors import ConfigError
+from components.kubernetes import ports
 
 DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 _IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
@@ -67,6 +68,12 @@ class ServiceSpec:
                 "an image pinned by a digest or a tag other than latest",
             )
         _check_int(f"{where}.port", self.port, 1, 65535)
+        if self.port in ports.RESERVED_PORTS:
+            raise ConfigError(f"{where}.port", self.port, ports.RESERVED_PORTS_TEXT)
+        if len(self.calls) > ports.UPSTREAM_MAX_COUNT:
+            raise ConfigError(
+                f"{where}.calls", self.calls, f"at most {ports.UPSTREAM_MAX_COUNT} services"
+            )
         _check_int(f"{where}.min_replicas", self.min_replicas, 1, 1000)
         _check_int(f"{where}.max_replicas", self.max_replicas, self.min_replicas, 1000)
         if not isinstance(self.calls, list):
@@ -86,7 +93,7 @@ class ServiceSpec:
 
 @dataclass
 class BundleSource:
-    """Where the policy agents download the signed policy bundle from, and how to verify it."""
+    """Source of the signed policy bundle and the key that verifies its signature."""
 
     name: str
     """Bundle name; the object key is `bundles/<name>/current/bundle.tar.gz`."""
@@ -150,7 +157,7 @@ class DatabaseConnection:
 
 @dataclass
 class IngressExposure:
-    """How the cell's ingress reaches its public services."""
+    """Exposure of the cell's public service to the cell's ingress."""
 
     service_type: str
     """`NodePort` (AWS, behind an instance-target load balancer) or `LoadBalancer` (GCP)."""
@@ -185,7 +192,7 @@ class CellWorkloadsArgs:
     cell: str
     region: str
     jurisdiction: str
-    """Data jurisdiction of the cell (`eu`, `us`), which the policy sees."""
+    """Data jurisdiction of the cell (`eu`, `us`), which the policy receives per request."""
     services: list[ServiceSpec]
     bundle: BundleSource
     telemetry_endpoint: str
@@ -217,6 +224,39 @@ class CellWorkloadsArgs:
             raise ConfigError("jurisdiction", self.jurisdiction, "2 to 12 lower-case letters")
         if self.namespace is not None:
             _check_dns_label("namespace", self.namespace)
+
+        self._validate_services()
+
+        if not isinstance(self.bundle, BundleSource):
+            raise ConfigError("bundle", self.bundle, "a BundleSource")
+        self.bundle.validate("bundle")
+        if not isinstance(self.telemetry_endpoint, str) or not _HOST_PORT.match(
+            self.telemetry_endpoint
+        ):
+            raise ConfigError(
+                "telemetry_endpoint", self.telemetry_endpoint, "HOST:PORT of an OTLP/gRPC receiver"
+            )
+        if self.trust_domain is not None and not _TRUST_DOMAIN.match(self.trust_domain):
+            raise ConfigError("trust_domain", self.trust_domain, "a SPIFFE trust domain name")
+
+        if self.ingress is not None:
+            self.ingress.validate("ingress")
+            public = [service.name for service in self.services if service.public]
+            if len(public) != 1:
+                raise ConfigError(
+                    "services.public",
+                    public,
+                    "exactly one public service, which the ingress sends traffic to",
+                )
+        if self.database is not None:
+            _check_cidrs("database.cidrs", self.database.cidrs)
+
+        for image_field in ("envoy_image", "agent_image", "collector_image"):
+            value = getattr(self, image_field)
+            if not isinstance(value, str) or not _IMAGE.match(value):
+                raise ConfigError(image_field, value, "a container image reference")
+
+    def _validate_services(self) -> None:
         if not isinstance(self.services, list) or not self.services:
             raise ConfigError("services", self.services, "a non-empty list of ServiceSpec")
         names = []
@@ -233,6 +273,7 @@ class CellWorkloadsArgs:
                     "at least 2 in production, so a disruption budget keeps one running",
                 )
             names.append(service.name)
+
         for index, service in enumerate(self.services):
             for callee in service.calls:
                 if callee not in names or callee == service.name:
@@ -241,32 +282,6 @@ class CellWorkloadsArgs:
                         callee,
                         f"another service of this cell: {', '.join(names)}",
                     )
-        if not isinstance(self.bundle, BundleSource):
-            raise ConfigError("bundle", self.bundle, "a BundleSource")
-        self.bundle.validate("bundle")
-        if not isinstance(self.telemetry_endpoint, str) or not _HOST_PORT.match(
-            self.telemetry_endpoint
-        ):
-            raise ConfigError(
-                "telemetry_endpoint", self.telemetry_endpoint, "HOST:PORT of an OTLP/gRPC receiver"
-            )
-        if self.trust_domain is not None and not _TRUST_DOMAIN.match(self.trust_domain):
-            raise ConfigError("trust_domain", self.trust_domain, "a SPIFFE trust domain name")
-        if self.ingress is not None:
-            self.ingress.validate("ingress")
-            public = [service.name for service in self.services if service.public]
-            if len(public) != 1:
-                raise ConfigError(
-                    "services.public",
-                    public,
-                    "exactly one public service, which the ingress sends traffic to",
-                )
-        if self.database is not None:
-            _check_cidrs("database.cidrs", self.database.cidrs)
-        for image_field in ("envoy_image", "agent_image", "collector_image"):
-            value = getattr(self, image_field)
-            if not isinstance(value, str) or not _IMAGE.match(value):
-                raise ConfigError(image_field, value, "a container image reference")
 
     @property
     def namespace_name(self) -> str:

@@ -12,7 +12,8 @@ names. Each service then gets one policy that allows:
 """
 
 from components.kubernetes.args import ServiceSpec
-from components.kubernetes.pod import APP_NAME_LABEL, EDGE_PORT, MESH_PORT
+from components.kubernetes.pod import APP_NAME_LABEL
+from components.kubernetes.ports import EDGE_PORT, MESH_PORT
 
 POSTGRES_PORT = 5432
 HTTPS_PORT = 443

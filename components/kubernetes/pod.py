@@ -18,30 +18,10 @@ from components.cloud.base import DATA_PLANE, PLANE_LABEL_KEY
 from components.kubernetes import collector
 from components.kubernetes.args import ServiceSpec
 from components.kubernetes.mtls import SPIRE_SOCKET_DIRECTORY
-
-# Ports inside every pod. The service's own port must differ from all of them.
-MESH_PORT = 8443
-EDGE_PORT = 8080
-ENVOY_ADMIN_PORT = 9901
-AGENT_AUTHZ_ADDRESS = "127.0.0.1:9191"
-AGENT_HTTP_ADDRESS = "127.0.0.1:8181"
-AGENT_DIAGNOSTIC_PORT = 8282
-# Loopback ports of the outbound listeners, one per called service in the order of `calls`.
-UPSTREAM_FIRST_PORT = 15001
-UPSTREAM_MAX_COUNT = 64
-RESERVED_PORTS = frozenset(
-    {
-        MESH_PORT,
-        EDGE_PORT,
-        ENVOY_ADMIN_PORT,
-        9191,
-        8181,
-        AGENT_DIAGNOSTIC_PORT,
-        collector.OTLP_GRPC_PORT,
-        collector.OTLP_HTTP_PORT,
-        collector.HEALTH_PORT,
-        *range(UPSTREAM_FIRST_PORT, UPSTREAM_FIRST_PORT + UPSTREAM_MAX_COUNT),
-    }
+from components.kubernetes.ports import (
+    AGENT_DIAGNOSTIC_PORT,
+    EDGE_PORT,
+    MESH_PORT,
 )
 
 ENVOY_CONFIG_DIR = "/etc/envoy"
@@ -64,7 +44,7 @@ DATABASE_SECRET_KEYS = {
 
 @dataclass(frozen=True)
 class PodInputs:
-    """What the pod template of one service is built from."""
+    """Inputs of the pod template of one service."""
 
     service: ServiceSpec
     cell: str

@@ -1,9 +1,9 @@
 """CellWorkloads: the Kubernetes layer of a cell, the same on every cloud and cluster.
 
-For a namespace of its own it creates, per service, a service account, the Envoy
-configuration, a Deployment whose pods run the service behind an Envoy sidecar with a
-policy agent and a collector, a Service on the mesh port, a PodDisruptionBudget, a
-HorizontalPodAutoscaler and the service's NetworkPolicy. Shared by the services are the
+The cell gets a namespace of its own. Each service gets a service account, its Envoy
+configuration, a Deployment, a Service on the mesh port, a PodDisruptionBudget, a
+HorizontalPodAutoscaler and a NetworkPolicy. The Deployment's pods run the service behind
+an Envoy sidecar, with a policy agent and a collector beside it. The services share the
 agent and collector configuration, the default-deny and DNS policies, the database
 credentials and the ingress Service.
 """
@@ -16,20 +16,21 @@ from components.errors import ConfigError
 from components.kubernetes import collector, mtls, network_policy
 from components.kubernetes.args import CellWorkloadsArgs, ServiceSpec
 from components.kubernetes.pod import (
-    AGENT_AUTHZ_ADDRESS,
     AGENT_CONFIG_FILE,
-    AGENT_DIAGNOSTIC_PORT,
-    AGENT_HTTP_ADDRESS,
     AGENT_PERSISTENCE_DIR,
     APP_NAME_LABEL,
-    EDGE_PORT,
-    ENVOY_ADMIN_PORT,
-    MESH_PORT,
-    RESERVED_PORTS,
-    UPSTREAM_FIRST_PORT,
     PodInputs,
     digest,
     pod_template,
+)
+from components.kubernetes.ports import (
+    AGENT_AUTHZ_ADDRESS,
+    AGENT_DIAGNOSTIC_PORT,
+    AGENT_HTTP_ADDRESS,
+    EDGE_PORT,
+    ENVOY_ADMIN_PORT,
+    MESH_PORT,
+    UPSTREAM_FIRST_PORT,
 )
 from components.labels import LabelContext
 from components.sidecar import (
@@ -75,7 +76,6 @@ class CellWorkloads(pulumi.ComponentResource):
         if not isinstance(args, CellWorkloadsArgs):
             raise ConfigError("args", type(args).__name__, "a CellWorkloadsArgs")
         args.validate()
-        _check_ports(args)
         provider = explicit_provider(opts, "kubernetes")
         if provider is None:
             raise ConfigError(
@@ -444,15 +444,3 @@ def _agent_spec(args: CellWorkloadsArgs, bucket: str) -> AgentSpec:
         raise ConfigError(
             f"bundle ({error.spec}.{error.field})", error.value, error.accepted
         ) from None
-
-
-def _check_ports(args: CellWorkloadsArgs) -> None:
-    for index, service in enumerate(args.services):
-        if service.port in RESERVED_PORTS:
-            raise ConfigError(
-                f"services[{index}].port",
-                service.port,
-                "a port the sidecars do not use: not "
-                + ", ".join(str(port) for port in sorted(RESERVED_PORTS) if port < 15000)
-                + f" or {UPSTREAM_FIRST_PORT}-{UPSTREAM_FIRST_PORT + 63}",
-            )

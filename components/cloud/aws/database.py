@@ -22,11 +22,11 @@ POSTGRES_PORT = 5432
 class AwsDatabaseSeam(DatabaseSeam):
     """An RDS PostgreSQL instance that meets I10 on AWS.
 
-    Multi-AZ with a standby in another zone, storage and Performance Insights encrypted with
-    the cell's key, TLS forced by a parameter group, reachable only from the private
-    subnets, automated backups kept for the configured days, and in production deletion
-    protection, a final snapshot and Pulumi's `protect`. The credentials are also stored
-    in a Secrets Manager secret encrypted with the cell's key.
+    The instance is Multi-AZ, with a standby in another zone. Its storage and Performance
+    Insights data are encrypted with the cell's key, and a parameter group forces TLS. Only
+    the private subnets reach it. Automated backups are kept for the configured days. In
+    production it has deletion protection, a final snapshot and Pulumi's `protect`. The
+    credentials are also stored in a Secrets Manager secret encrypted with the cell's key.
     """
 
     def create(
