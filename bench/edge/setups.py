@@ -8,6 +8,7 @@ address of the authorization server differs, and setup (a) has no ext_authz filt
 import copy
 import json
 import shutil
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,6 @@ from localregion.topology import Cell
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".tools" / "bin"
-POLICY_DIR = ROOT / "policies" / "authz"
 EXT_AUTHZ_FILTER = "envoy.filters.http.ext_authz"
 # The stock plugin's name in opa-envoy-plugin v1.14.0.
 STOCK_PLUGIN = "envoy_ext_authz_grpc"
@@ -162,9 +162,8 @@ class EdgeStack:
         return process.pid
 
     def _start_stock_opa(self, authz: int, http: int, diagnostic: int, deadline: Deadline):
-        bundle_dir = write_rego_bundle(
-            self.workdir / "rego-bundle", self.region.data, self.region.revision
-        )
+        wasm_bundle = self.region.governance.bundle_path(self.region.revision)
+        bundle_dir = write_rego_bundle(self.workdir / "rego-bundle", wasm_bundle)
         config_path = self.workdir / "opa-envoy.yaml"
         config_path.write_text(
             yaml.safe_dump(
@@ -281,15 +280,28 @@ def stock_opa_config(agent_config: dict, authz_address: str) -> dict:
     return config
 
 
-def write_rego_bundle(directory: Path, authz_data: dict, revision: str | None) -> Path:
-    """Write the policy's Rego sources and the region's data.authz as a bundle directory."""
+def write_rego_bundle(directory: Path, wasm_bundle: Path) -> Path:
+    """Unpack the Rego sources, data and manifest of a WebAssembly bundle into directory.
+
+    The result is the bundle the agent runs minus policy.wasm and the signature, so stock
+    OPA evaluates the very same policy and data as Rego.
+    """
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
-    for source in sorted(POLICY_DIR.glob("*.rego")):
-        if not source.name.endswith("_test.rego"):
-            shutil.copy(source, directory / source.name)
-    (directory / "data.json").write_text(json.dumps({"authz": authz_data}))
-    manifest = {"revision": f"{revision}-rego", "roots": ["envoy", "authz"]}
-    (directory / ".manifest").write_text(json.dumps(manifest))
+    with tarfile.open(wasm_bundle) as archive:
+        for member in archive.getmembers():
+            name = member.name.lstrip("/")
+            if not member.isfile() or ".." in Path(name).parts:
+                continue
+            if name.endswith(".rego") or name == "data.json":
+                target = directory / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(archive.extractfile(member).read())
+            elif name == ".manifest":
+                manifest = json.loads(archive.extractfile(member).read())
+                manifest.pop("wasm", None)
+                (directory / ".manifest").write_text(json.dumps(manifest))
+    if not (directory / ".manifest").exists() or not list(directory.rglob("*.rego")):
+        raise ValueError(f"{wasm_bundle} has no .manifest or no Rego sources to evaluate")
     return directory

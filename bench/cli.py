@@ -1,0 +1,192 @@
+"""Command line of the benchmarks: `scripts/bench [--quick] [--only ...] [--out DIR]`."""
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.edge.run import EdgeOptions, measure_edge
+from bench.plot import plot_latency
+from bench.report import write_results
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".tools" / "bin"
+SECTIONS = ("edge", "propagation", "scale")
+
+FULL = {
+    "edge": EdgeOptions(),
+    "propagation_cells": (2, 5, 10),
+    "propagation_trials": 3,
+    "scale_cells": (10, 50, 100),
+}
+# --quick checks that every part of the harness works end to end, in about two minutes;
+# its figures are too short to mean anything.
+QUICK = {
+    "edge": EdgeOptions(rates=(50, 100), duration_s=2.0, warmup_s=0.5),
+    "propagation_cells": (2,),
+    "propagation_trials": 1,
+    "scale_cells": (2, 4),
+}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench",
+        description="Measure authorization overhead, bundle propagation and program scale, "
+        "each against a baseline of the same run, and write results.json, results.md and "
+        "latency.png.",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="check the harness with tiny runs (about 2 minutes)"
+    )
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections to run, from {', '.join(SECTIONS)} (default: all)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="directory for the results (default: out/bench, or out/bench-quick with --quick)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        help="repeat the edge runs this many times, interleaved; the comparison takes the "
+        "median (default: 1)",
+    )
+    parser.add_argument(
+        "--duration", type=float, help="seconds of each measured edge run (default: 20)"
+    )
+    args = parser.parse_args(argv)
+    sections = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown or not sections:
+        parser.error(
+            f"invalid --only {args.only!r}: expected a comma-separated subset of {SECTIONS}"
+        )
+    args.sections = sections
+    if args.rounds is not None and args.rounds < 1:
+        parser.error(f"invalid --rounds {args.rounds}: expected 1 or more")
+    if args.duration is not None and not 1 <= args.duration <= 600:
+        parser.error(f"invalid --duration {args.duration}: expected 1 to 600 seconds")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    out_dir = (args.out or ROOT / "out" / ("bench-quick" if args.quick else "bench")).resolve()
+    workdir = out_dir / "work"
+    workdir.mkdir(parents=True, exist_ok=True)
+    edge_options = plan["edge"]
+    if args.rounds or args.duration:
+        edge_options = EdgeOptions(
+            **{
+                **edge_options.__dict__,
+                "rounds": args.rounds or edge_options.rounds,
+                "duration_s": args.duration or edge_options.duration_s,
+            }
+        )
+
+    started = time.monotonic()
+    results = {
+        "schema": 1,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "machine": machine(),
+        "tools": tool_versions(),
+    }
+
+    def progress(line: str) -> None:
+        print(f"bench [{time.monotonic() - started:6.1f} s] {line}", flush=True)
+
+    if "edge" in args.sections:
+        results["edge"] = measure_edge(edge_options, workdir / "edge", progress)
+    if "propagation" in args.sections:
+        from bench.propagation import measure_propagation
+
+        results["propagation"] = measure_propagation(
+            plan["propagation_cells"], plan["propagation_trials"], workdir / "propagation", progress
+        )
+    if "scale" in args.sections:
+        from bench.scale import measure_scale
+
+        results["scale"] = measure_scale(plan["scale_cells"], workdir / "scale", progress)
+    results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+
+    json_path, markdown_path = write_results(results, out_dir)
+    progress(f"wrote {json_path} and {markdown_path}")
+    if "edge" in results:
+        plot = plot_latency(results["edge"]["runs"], out_dir / "latency.png")
+        progress(f"wrote {plot}")
+    print(markdown_path.read_text())
+
+    problems = harness_problems(results)
+    for problem in problems:
+        print(f"bench: error: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def harness_problems(results: dict) -> list[str]:
+    """Return what makes the run's figures invalid: failed requests, cells never updated."""
+    problems = []
+    for run in results.get("edge", {}).get("runs", []):
+        if run["unexpected_statuses"]:
+            problems.append(
+                f"edge setup ({run['setup']}) at {run['rate_requested']:g}/s: "
+                f"{run['unexpected_statuses']} of {run['requests']} requests did not return "
+                f"{run['expected_status']} (statuses {run['statuses']}, errors {run['errors']})"
+            )
+        probe = run["probe"]
+        expected_revoked = 200 if run["setup"] == "a" else 403
+        if probe["revoked_status"] != expected_revoked:
+            problems.append(
+                f"edge setup ({run['setup']}): a revoked caller got {probe['revoked_status']}, "
+                f"expected {expected_revoked}"
+            )
+    for trial in results.get("propagation", {}).get("trials", []):
+        if trial["cells_not_enforced"]:
+            problems.append(
+                f"propagation with {trial['cells']} cells, trial {trial['trial']}: cells "
+                f"{trial['cells_not_enforced']} never returned {trial['expected_status']}"
+            )
+    return problems
+
+
+def machine() -> dict:
+    return {
+        "cpus": os.cpu_count(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+    }
+
+
+def tool_versions() -> dict:
+    """Return the first version line of each tool the benchmarks run, or None if missing."""
+    commands = {
+        "envoy": [str(BIN / "envoy"), "--version"],
+        "policy_agent": [str(BIN / "policy-agent"), "version"],
+        "opa_envoy_plugin": [str(BIN / "opa-envoy-plugin"), "version"],
+    }
+    versions = {}
+    for name, command in commands.items():
+        try:
+            output = subprocess.run(
+                command, capture_output=True, text=True, timeout=30, check=False
+            ).stdout
+        except OSError:
+            versions[name] = None
+            continue
+        versions[name] = next((line.strip() for line in output.splitlines() if line.strip()), None)
+    versions["vegeta"] = "v12.13.0 (bench/tools/go.mod)"
+    return versions
+
+
+if __name__ == "__main__":
+    sys.exit(main())
