@@ -1,0 +1,163 @@
+"""Drill 5: an agent starts with a corrupt persisted bundle.
+
+OPA verifies a persisted bundle's signature when it loads it at start, as it does for a
+download. A bundle that fails to load is skipped: with the repository up the agent
+downloads a good one, with the repository down it has no policy, its ext_authz server
+returns Unavailable, and the sidecar denies every request (I3). Either way the agent
+never serves a bundle it could not verify, and nothing is allowed that was denied.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from drills import (
+    agent_status,
+    bundle_tampering,
+    decisions,
+    harness,
+    persisted_bundle,
+    progress,
+)
+from drills.result import DrillResult, Table
+from drills.tampered_bundle import grant_forbidden
+
+NAME = "corrupt-persisted-bundle"
+TITLE = "5. Corrupt persisted bundle"
+
+RECOVERY_TIMEOUT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Corruption:
+    name: str
+    repository_up: bool
+
+
+CORRUPTIONS = (
+    Corruption("truncated archive", repository_up=True),
+    Corruption("data changed, signature kept", repository_up=True),
+    Corruption("truncated archive", repository_up=False),
+    Corruption("data changed, signature kept", repository_up=False),
+)
+
+
+def corrupt(path: Path, corruption: str) -> None:
+    original = path.read_bytes()
+    if corruption == "truncated archive":
+        path.write_bytes(original[: len(original) // 2])
+    else:
+        path.write_bytes(bundle_tampering.rewrite_bundle(original, grant_forbidden))
+
+
+def bundles_healthy(agent_url: str) -> bool:
+    try:
+        response = httpx.get(f"{agent_url}/health?bundles", timeout=1.0, trust_env=False)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
+def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
+    refusal_window_seconds = 5 if quick else 15
+    with harness.running_region(NAME, run_dir) as region:
+        cell = region.cells[0]
+        sidecar = harness.sidecar_port(region, cell.name)
+        token = harness.token_minter(region)
+        probes = decisions.decision_probes(["probe"], token)
+        baseline = decisions.take_decisions(sidecar, probes)
+        bundle_file = persisted_bundle.persisted_bundle_path(cell, region.bundle_name)
+        table = Table(
+            f"Agent of {cell.name} started on a corrupt persisted bundle",
+            [
+                "corruption",
+                "repository",
+                "outcome",
+                "probes served while refusing",
+                "seconds to serve",
+                "bundle status at start",
+            ],
+        )
+        allowed_while_refusing, wrong_outcome, changed_after = [], [], []
+        for corruption in CORRUPTIONS:
+            label = f"{corruption.name}, repository {'up' if corruption.repository_up else 'down'}"
+            progress.step(NAME, f"restarting the agent of {cell.name}: {label}")
+            region.stop_agent(cell.name)
+            corrupt(bundle_file, corruption.name)
+            if not corruption.repository_up:
+                region.stop_repository()
+            started = time.monotonic()
+            # NOTE: LocalRegion.start_agent waits until the agent is ready, which an agent
+            # without a bundle never is; this starts it without that wait.
+            region._start_agent(cell)
+            served_while_refusing = 0
+            first_status = None
+            if corruption.repository_up:
+                outcome = "downloaded a good bundle"
+            else:
+                deadline = started + refusal_window_seconds
+                healthy_seen = False
+                while time.monotonic() < deadline:
+                    snapshot = decisions.take_decisions(sidecar, probes)
+                    served_while_refusing += decisions.allowed_count(snapshot)
+                    healthy_seen = healthy_seen or bundles_healthy(cell.agent_url)
+                    first_status = first_status or agent_status.bundle_status(
+                        cell.agent_url, region.bundle_name
+                    )
+                    time.sleep(0.2)
+                outcome = "served without a bundle" if healthy_seen else "refused to serve"
+                if served_while_refusing or healthy_seen:
+                    allowed_while_refusing.append(f"{label}: {served_while_refusing} served")
+                region.start_repository()
+            harness.wait_for(
+                lambda: (
+                    bundles_healthy(cell.agent_url)
+                    and region.active_revision(cell.name) == region.revision
+                ),
+                f"the agent of {cell.name} to activate revision {region.revision}",
+                timeout=RECOVERY_TIMEOUT_SECONDS,
+            )
+            serving_seconds = time.monotonic() - started
+            first_status = first_status or agent_status.bundle_status(
+                cell.agent_url, region.bundle_name
+            )
+            after = decisions.take_decisions(sidecar, probes)
+            changes = decisions.changed_decisions(baseline, after)
+            if changes:
+                changed_after.append(f"{label}: {'; '.join(changes[:3])}")
+            members = bundle_tampering.member_names(bundle_file.read_bytes())
+            if ".manifest" not in members:
+                wrong_outcome.append(f"{label}: persisted bundle not replaced")
+            table.rows.append(
+                [
+                    corruption.name,
+                    "up" if corruption.repository_up else "down",
+                    outcome,
+                    served_while_refusing,
+                    round(serving_seconds, 2),
+                    first_status.describe() if first_status else "no status",
+                ]
+            )
+
+    result.tables.append(table)
+    result.figure("agent restarts on a corrupt bundle", len(CORRUPTIONS))
+    result.figure("refusal window with the repository down", refusal_window_seconds, "s")
+    result.check(
+        "agent without a verified bundle served nothing",
+        not allowed_while_refusing,
+        "; ".join(allowed_while_refusing) or "every probe denied while the repository was down",
+    )
+    result.check(
+        "agent recovered to the published revision with the same decisions",
+        not changed_after,
+        "; ".join(changed_after) or f"{len(probes)} probes identical after each recovery",
+    )
+    result.check(
+        "agent replaced the corrupt persisted bundle",
+        not wrong_outcome,
+        "; ".join(wrong_outcome) or "a readable bundle is persisted after each recovery",
+    )

@@ -1,0 +1,88 @@
+"""Shared steps of the drills: bring a region up, find each cell's users, wait with deadlines."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from drills import http_probe, progress
+from drills.errors import DrillError
+from localregion.region import LocalRegion
+
+# Tokens outlive the longest drill (the full repository outage runs about three minutes).
+TOKEN_TTL_SECONDS = 3600
+
+
+@contextlib.contextmanager
+def running_region(drill: str, run_dir: Path, **options) -> Iterator[LocalRegion]:
+    """Bring up a fresh local region for one drill and stop all of its processes after."""
+    progress.step(drill, f"bringing up a local region in {run_dir}")
+    region = LocalRegion(
+        run_dir=run_dir,
+        progress=lambda line: progress.step(drill, line),
+        **options,
+    )
+    with region:
+        yield region
+    progress.step(drill, "stopped the local region")
+
+
+def router_port(region: LocalRegion) -> int:
+    return int(region.router_url.rsplit(":", 1)[1])
+
+
+def sidecar_port(region: LocalRegion, cell: str) -> int:
+    return region.cell(cell).ports.sidecar
+
+
+def users_by_cell(region: LocalRegion, per_cell: int, *, max_users: int = 2000) -> dict[str, list]:
+    """Return per_cell user ids per cell, found by asking the router where each one lands.
+
+    The router hashes x-user-id onto the ring of cells, and every service names its cell in
+    x-cell, so GET /healthz with a user id shows the cell that user belongs to.
+    """
+    port = router_port(region)
+    found: dict[str, list[str]] = {cell.name: [] for cell in region.cells}
+    for number in range(max_users):
+        user = f"user-{number:04d}"
+        response = http_probe.send(port, "GET", "/healthz", [("x-user-id", user)])
+        if response.status != 200 or response.cell not in found:
+            raise DrillError(
+                f"GET /healthz through the router for {user} returned {response.status} "
+                f"from cell {response.cell!r} {response.error}; expected 200 from a known cell"
+            )
+        if len(found[response.cell]) < per_cell:
+            found[response.cell].append(user)
+        if all(len(users) == per_cell for users in found.values()):
+            return found
+    raise DrillError(
+        f"after {max_users} user ids some cell still has fewer than {per_cell} users: "
+        + ", ".join(f"{cell} {len(users)}" for cell, users in found.items())
+    )
+
+
+def wait_for(
+    condition: Callable[[], bool], what: str, timeout: float, interval: float = 0.05
+) -> float:
+    """Poll condition until true and return the seconds it took; raise DrillError on timeout."""
+    start = time.monotonic()
+    while True:
+        if condition():
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            raise DrillError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def token_minter(region: LocalRegion) -> Callable[[str], str]:
+    """Return caller -> token, one long-lived token per caller, minted on first use."""
+    tokens: dict[str, str] = {}
+
+    def token(caller: str) -> str:
+        if caller not in tokens:
+            tokens[caller] = region.token(caller, ttl_seconds=TOKEN_TTL_SECONDS)
+        return tokens[caller]
+
+    return token

@@ -1,0 +1,192 @@
+"""Drill 1: the bundle repository goes down while the data plane is under steady load.
+
+Agents poll the repository in the background and decide from their active bundle (I5:
+last known good), so the outage must not fail a request, change a decision or slow the
+data plane. The load is paced (open loop), so added latency shows up as latency rather
+than as a lower request rate.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from drills import agent_status, decisions, harness, load_phases, progress
+from drills.result import DrillResult, Table
+from loadgen import Target, start_constant_rate
+
+NAME = "repository-outage"
+TITLE = "1. Repository outage during load"
+
+# p99 during the outage may exceed p99 before it by at most this fraction.
+P99_TOLERANCE = 0.10
+
+
+@dataclass(frozen=True)
+class Settings:
+    rate: int
+    before_seconds: float
+    outage_seconds: float
+    after_seconds: float
+    users_per_cell: int
+
+
+FULL = Settings(rate=200, before_seconds=30, outage_seconds=65, after_seconds=30, users_per_cell=5)
+QUICK = Settings(rate=100, before_seconds=5, outage_seconds=5, after_seconds=5, users_per_cell=3)
+# Headroom for the repository restart, which the schedule does not count as outage.
+RESTART_ALLOWANCE_SECONDS = 30
+
+
+def _sleep_until(moment: float) -> None:
+    # The drill's own schedule: the load keeps running while this waits.
+    remaining = moment - time.time()
+    if remaining > 0:
+        time.sleep(remaining)
+
+
+def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
+    settings = QUICK if quick else FULL
+    with harness.running_region(NAME, run_dir) as region:
+        users = harness.users_by_cell(region, per_cell=settings.users_per_cell)
+        token = harness.token_minter(region)
+        port = harness.router_port(region)
+        probes = decisions.decision_probes([u[0] for u in users.values()], token)
+        baseline = decisions.take_decisions(port, probes)
+
+        targets = [
+            Target(
+                f"{region.router_url}/v1/orders",
+                headers={"authorization": f"Bearer {token('orders-web')}", "x-user-id": user},
+            )
+            for cell_users in users.values()
+            for user in cell_users
+        ]
+        total = (
+            settings.before_seconds
+            + settings.outage_seconds
+            + settings.after_seconds
+            + RESTART_ALLOWANCE_SECONDS
+        )
+        progress.step(
+            NAME,
+            f"sending {settings.rate} requests/s through the router to {len(targets)} users "
+            f"in {len(users)} cells",
+        )
+        with start_constant_rate(targets, settings.rate, total, timeout=2.0) as load:
+            load_start = time.time()
+            _sleep_until(load_start + settings.before_seconds)
+
+            progress.step(
+                NAME, f"stopping the bundle repository for {settings.outage_seconds:.0f} s"
+            )
+            outage_start = time.time()
+            region.stop_repository()
+            # Let every agent poll the stopped repository at least once before probing.
+            _sleep_until(outage_start + min(settings.outage_seconds / 2, 10))
+            during = decisions.take_decisions(port, probes)
+            statuses = {
+                cell.name: agent_status.bundle_status(cell.agent_url, region.bundle_name)
+                for cell in region.cells
+            }
+            _sleep_until(outage_start + settings.outage_seconds)
+
+            progress.step(NAME, "starting the bundle repository again")
+            outage_end = time.time()
+            region.start_repository()
+            restarted = time.time()
+            _sleep_until(restarted + settings.after_seconds)
+            load.stop()
+            load_end = time.time()
+            measured = load.wait()
+        after = decisions.take_decisions(port, probes)
+
+    phases = load_phases.split_phases(
+        measured,
+        [
+            ("before", load_start, outage_start),
+            ("during outage", outage_start, outage_end),
+            ("repository restarting", outage_end, restarted),
+            ("after", restarted, load_end + 1),
+        ],
+    )
+    summaries = {
+        name: load_phases.summarise(name, requests, 200) for name, requests in phases.items()
+    }
+    table = Table(
+        "Steady load through the router, by phase",
+        ["phase", "seconds", "requests sent", "failed", "p50 (ms)", "p99 (ms)", "max (ms)"],
+    )
+    spans = {
+        "before": outage_start - load_start,
+        "during outage": outage_end - outage_start,
+        "repository restarting": restarted - outage_end,
+        "after": load_end - restarted,
+    }
+    for name, summary in summaries.items():
+        table.rows.append(
+            [
+                name,
+                round(spans[name], 1),
+                summary.sent,
+                summary.failed,
+                summary.p50_ms,
+                summary.p99_ms,
+                summary.max_ms,
+            ]
+        )
+    result.tables.append(table)
+
+    failed = sum(summary.failed for summary in summaries.values())
+    result.figure("requests sent", measured.count)
+    result.figure("requests failed", failed)
+    result.figure("requested rate", settings.rate, "requests/s")
+    result.figure("achieved rate", round(measured.achieved_rate, 1), "requests/s")
+    result.figure("repository down", round(outage_end - outage_start, 1), "s")
+    result.figure("decision probes per snapshot", len(probes))
+
+    result.check(
+        "no request failed",
+        failed == 0,
+        f"{failed} of {measured.count} not 200"
+        + (
+            ": " + ", ".join(load_phases.failure_examples(measured.requests, 200)) if failed else ""
+        ),
+    )
+    during_changes = decisions.changed_decisions(baseline, during)
+    after_changes = decisions.changed_decisions(baseline, after)
+    result.check(
+        "no decision changed during the outage",
+        not during_changes,
+        "; ".join(during_changes[:5]) or f"{len(probes)} probes identical",
+    )
+    result.check(
+        "no decision changed after the outage",
+        not after_changes,
+        "; ".join(after_changes[:5]) or f"{len(probes)} probes identical",
+    )
+    failing_agents = [name for name, status in statuses.items() if status and status.failing]
+    result.check(
+        "every agent saw the repository down",
+        len(failing_agents) == len(statuses),
+        "; ".join(
+            f"{name}: {status.describe() if status else 'no status'}"
+            for name, status in statuses.items()
+        ),
+    )
+    result.check(
+        "load ran through the whole outage",
+        summaries["during outage"].sent >= settings.rate * settings.outage_seconds * 0.9,
+        f"{summaries['during outage'].sent} requests started during the outage",
+    )
+    before_p99 = summaries["before"].p99_ms
+    during_p99 = summaries["during outage"].p99_ms
+    if before_p99 and during_p99:
+        ratio = during_p99 / before_p99
+        result.figure("p99 during / p99 before", round(ratio, 2))
+        result.check(
+            f"p99 during the outage within {P99_TOLERANCE:.0%} of before",
+            ratio <= 1 + P99_TOLERANCE,
+            f"{during_p99:.2f} ms during vs {before_p99:.2f} ms before",
+            safety=False,
+        )
