@@ -1,11 +1,11 @@
-"""Drill 6: one cell's agent is stopped, then paused so it answers after the sidecar's timeout.
+"""Drill 6: one cell's agent is stopped, then paused so it responds after the sidecar's timeout.
 
-The agent is paused with SIGSTOP rather than slowed by a proxy: the kernel keeps its
-sockets open, so the sidecar's gRPC call is accepted and sent but never answered, exactly
-like an agent that takes longer than the timeout, and the sidecar configuration stays the
-one that ships. SIGCONT resumes it. The sidecar must deny (fail closed, I3) within its
-ext_authz timeout, the other cells must not notice, and the cell must serve again once its
-agent does.
+The agent is paused with SIGSTOP rather than slowed by a delaying proxy. The kernel keeps
+its sockets open, so the sidecar's gRPC call is accepted and sent but gets no response,
+as with an agent slower than the timeout. And the sidecar keeps the configuration that
+ships, which a proxy in the path would change. SIGCONT resumes the agent. The sidecar
+must deny (fail closed) within its ext_authz timeout, the other cells must not notice,
+and the cell must serve again once its agent does.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ class BundleStatus:
 
 
 def bundle_status(agent_url: str, bundle: str) -> BundleStatus | None:
-    """Return the bundle's status, or None when the agent does not answer."""
+    """Return the bundle's status, or None when the agent does not respond."""
     try:
         response = httpx.get(f"{agent_url}/v1/status", timeout=2.0, trust_env=False)
     except httpx.HTTPError:

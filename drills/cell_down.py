@@ -1,8 +1,8 @@
 """Drill 7: one cell's service goes down under load, then comes back.
 
-The router health-checks every cell's /healthz through its sidecar; once a cell fails
-its checks, the ring hash skips it and that cell's users land on the next cell of the
-ring. Users of the other cells keep their cell, so only the stopped cell's users see
+The router health-checks every cell's /healthz through its sidecar. Once a cell fails
+its checks, the ring hash skips it, and that cell's users land on the next cell of the
+ring. Users of the other cells keep their cell. So only the stopped cell's users see
 errors, and only until the health checks take the cell out.
 """
 

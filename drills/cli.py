@@ -91,7 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'drill':<28} {'result':<8} {'checks':>7} {'seconds':>8}")
     for result in results:
         passed = sum(check.passed for check in result.checks)
-        verdict = "pass" if result.passed else ("error" if result.error else "FAIL")
+        if result.passed:
+            verdict = "pass"
+        elif result.error:
+            verdict = "error"
+        else:
+            verdict = "FAIL"
         print(
             f"{result.drill:<28} {verdict:<8} {passed:>3}/{len(result.checks):<3} "
             f"{result.duration_seconds:>8.0f}"

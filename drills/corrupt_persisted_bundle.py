@@ -1,10 +1,10 @@
 """Drill 5: an agent starts with a corrupt persisted bundle.
 
-OPA verifies a persisted bundle's signature when it loads it at start, as it does for a
-download. A bundle that fails to load is skipped: with the repository up the agent
-downloads a good one, with the repository down it has no policy, its ext_authz server
-returns Unavailable, and the sidecar denies every request (I3). Either way the agent
-never serves a bundle it could not verify, and nothing is allowed that was denied.
+OPA (v1.22.4, plugins/bundle) verifies a persisted bundle's signature when it loads it
+at start, as it does for a download, and skips a bundle that fails to load. With the
+repository up, the agent then downloads a good bundle. With the repository down, it has
+no policy, so its ext_authz server returns Unavailable and the sidecar denies every
+request. The drill checks that the agent never serves from a bundle it could not verify.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
                 region.stop_repository()
             started = time.monotonic()
             # NOTE: LocalRegion.start_agent waits until the agent is ready, which an agent
-            # without a bundle never is; this starts it without that wait.
+            # without a bundle never is. This private call starts it without that wait.
             region._start_agent(cell)
             served_while_refusing = 0
             first_status = None

@@ -1,6 +1,6 @@
 """A fixed set of requests whose decisions a drill compares before, during and after a fault.
 
-A decision here is what the client sees: the status and, when the policy decided, the rule
+A decision here is what the client receives: the status and, when the policy decided, the rule
 that decided (x-authz-reason). "No decision changed" means every probe got the same pair.
 """
 

@@ -22,7 +22,7 @@ NAME = "hostile-requests"
 TITLE = "8. Hostile requests at the edge"
 
 # Envoy's defaults (not changed by the generated configuration): request headers are at
-# most 60 KiB in total and at most 100 in number, else Envoy answers 431.
+# most 60 KiB in total and at most 100 in number, else Envoy returns 431.
 OVERSIZED_HEADER_BYTES = 80 * 1024
 TOO_MANY_HEADERS = 120
 

@@ -19,7 +19,7 @@ DEFAULT_TIMEOUT_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class Response:
-    """What came back for one request. status is 0 when no response arrived."""
+    """The response to one request. status is 0 when no response arrived."""
 
     status: int
     latency: float
@@ -32,7 +32,7 @@ class Response:
 
     @property
     def cell(self) -> str | None:
-        """The cell whose service answered; None when no service saw the request."""
+        """The cell whose service responded, or None when the request reached no service."""
         return self.header("x-cell")
 
     @property

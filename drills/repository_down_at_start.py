@@ -1,9 +1,9 @@
 """Drill 2: an agent restarts while the bundle repository is down.
 
-With `persist: true` OPA writes each activated bundle to its persistence directory and
-loads it at start, verifying its signature with the configured key as it would a
-download. So a restarted agent serves its last known good bundle without the repository
-(I5), and decides exactly as before.
+With `persist: true`, OPA writes each activated bundle to its persistence directory and
+loads it at start, verifying its signature with the configured key as it does for a
+download. So a restarted agent serves its last known good bundle without the repository,
+and must decide exactly as before.
 """
 
 from __future__ import annotations

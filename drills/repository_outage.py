@@ -1,8 +1,8 @@
 """Drill 1: the bundle repository goes down while the data plane is under steady load.
 
-Agents poll the repository in the background and decide from their active bundle (I5:
-last known good), so the outage must not fail a request, change a decision or slow the
-data plane. The load is paced (open loop), so added latency shows up as latency rather
+Agents poll the repository in the background and decide from their active bundle, their
+last known good one, so the outage must not fail a request, change a decision or slow
+the data plane. The load is paced (open loop), so added latency shows up as latency rather
 than as a lower request rate.
 """
 

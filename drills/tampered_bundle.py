@@ -1,9 +1,10 @@
 """Drill 4: a tampered, unsigned or foreign-signed bundle appears in the repository.
 
 Each variant grants what the active bundle denies: it lifts the revocation of
-legacy-batch and lets orders-web read invoices. Every agent must reject it on signature
-verification (I4), keep serving the previous revision, and report the failure in its
-bundle status. Then a good revision is published, so the next variant starts clean.
+legacy-batch and lets orders-web read invoices. Every agent must reject it because its
+signature does not verify, keep serving the previous revision, and report the failure
+in its bundle status. A good revision is published after each variant, so that the
+next one starts from an agent without errors.
 """
 
 from __future__ import annotations
