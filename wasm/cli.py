@@ -156,13 +156,24 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; return 0, or 2 after printing a one-line error."""
     arguments = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    _log_steps_to_stderr()
     try:
         _run(arguments)
     except BundleError as error:
         print(f"error: {error}", file=sys.stderr)
         return USER_ERROR_STATUS
     return 0
+
+
+def _log_steps_to_stderr() -> None:
+    # Only this package's step lines; boto3's own INFO messages stay silent.
+    logger = logging.getLogger("wasm")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 def _run(arguments: argparse.Namespace) -> None:

@@ -165,8 +165,8 @@ def _ensure_bucket(client: Any, bucket: str, where: str, region: str | None, cre
     status = client.get_bucket_versioning(Bucket=bucket).get("Status", "never enabled")
     if status != "Enabled":
         raise BundleError(
-            f"bucket {bucket} at {where} has versioning {status}; the bundle repository "
-            "needs versioning Enabled"
+            f"bucket {bucket} at {where} does not keep object versions (versioning {status}); "
+            "enable versioning on it, which the bundle repository requires"
         )
 
 
