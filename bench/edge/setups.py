@@ -16,6 +16,7 @@ import yaml
 
 from bench.ports import free_ports
 from components.sidecar import SidecarSpec, sidecar_bootstrap, write_yaml
+from components.sidecar.envoy_sidecar import AGENT_CLUSTER, EXT_AUTHZ_FILTER
 from localregion.readiness import Deadline, http_status_is, port_listening, wait_until
 from localregion.region import LocalRegion
 from localregion.repository import child_environment
@@ -23,7 +24,6 @@ from localregion.topology import Cell
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".tools" / "bin"
-EXT_AUTHZ_FILTER = "envoy.filters.http.ext_authz"
 # The stock plugin's name in opa-envoy-plugin v1.14.0.
 STOCK_PLUGIN = "envoy_ext_authz_grpc"
 READY_TIMEOUT_SECONDS = 60.0
@@ -240,8 +240,11 @@ def _envoy_process(setup: Setup) -> str:
 
 
 def without_ext_authz(bootstrap: dict) -> dict:
-    """Return a copy of a sidecar bootstrap with its ext_authz filter and route settings removed."""
+    """Return a copy of a sidecar bootstrap without ext_authz: no filter, route settings or
+    agent cluster."""
     config = copy.deepcopy(bootstrap)
+    resources = config["static_resources"]
+    resources["clusters"] = [c for c in resources["clusters"] if c["name"] != AGENT_CLUSTER]
     for listener in config["static_resources"]["listeners"]:
         for chain in listener["filter_chains"]:
             for network_filter in chain["filters"]:
