@@ -39,7 +39,10 @@ def opa_binary() -> Path:
 
 
 def run_opa(
-    args: Sequence[str | os.PathLike[str]], *, cwd: Path | None = None
+    args: Sequence[str | os.PathLike[str]],
+    *,
+    cwd: Path | None = None,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `opa ARGS`, capture its output as text, and return it whatever the exit status."""
     command = [str(opa_binary()), *(str(arg) for arg in args)]
@@ -47,6 +50,7 @@ def run_opa(
         return subprocess.run(
             command,
             cwd=cwd,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=OPA_TIMEOUT_SECONDS,

@@ -16,6 +16,7 @@ from tests.bundle.conftest import run_cli
 from wasm.build import BuildResult, build_bundle
 from wasm.data import Issuer
 from wasm.errors import BundleError
+from wasm.evaluate import evaluate_decision
 from wasm.keys import KeyPair, load_public_key, public_jwk
 from wasm.layout import SAMPLE_DATA_FILE
 from wasm.signing import content_digest, read_bundle_file, read_manifest, verify_bundle
@@ -257,3 +258,18 @@ def test_opa_server_rejects_expired_token(opa_server: str, keys: dict[str, KeyPa
         "response_headers_to_add": {"x-authz-reason": "token-invalid"},
         "body": '{"error":"unauthorized","reason":"token-invalid"}',
     }
+
+
+@pytest.mark.parametrize("case", DECISIONS.values(), ids=DECISIONS.keys())
+def test_rego_and_policy_wasm_decide_alike(
+    case: tuple, opa_server: str, sample_bundle: BuildResult, keys: dict[str, KeyPair]
+) -> None:
+    caller, key, method, path, extra_headers, jurisdiction, _ = case
+    headers = bearer(keys, caller, key) if caller else {}
+    headers.update(extra_headers)
+    request_input = envoy_input(method, path, headers, jurisdiction)
+
+    from_wasm = decide(opa_server, request_input)["result"]
+    from_rego = evaluate_decision(sample_bundle.bundle, request_input)
+
+    assert from_wasm == from_rego
