@@ -63,6 +63,14 @@ class CellContext:
     def labels(self, plane: str = DATA_PLANE) -> dict[str, str]:
         return self.cloud_labels(plane)
 
+    def label_text(self, plane: str = DATA_PLANE) -> str:
+        """Return the labels as sorted `key=value` words, for resources that take no labels.
+
+        Some GCP resources (networks, subnetworks, routers, service accounts) have a
+        description but no labels, so the description carries them (I11).
+        """
+        return " ".join(f"{key}={value}" for key, value in sorted(self.labels(plane).items()))
+
     def opts(self, **options: Any) -> pulumi.ResourceOptions:
         """Return resource options that parent to the cell and pin its provider."""
         return pulumi.ResourceOptions(parent=self.parent, provider=self.provider, **options)

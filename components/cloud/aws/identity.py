@@ -40,7 +40,7 @@ class AwsIdentitySeam(IdentitySeam):
             assume_role_policy=pulumi.Output.all(
                 cluster.oidc_provider_arn, cluster.oidc_issuer
             ).apply(lambda values: _trust_policy(values[0], values[1], subjects)),
-            tags=ctx.labels("governance"),
+            tags=ctx.labels(),
             opts=ctx.opts(),
         )
         policy = aws.iam.RolePolicy(

@@ -59,6 +59,7 @@ class GcpClusterSeam(ClusterSeam):
             account_id=service_account_id(ctx, "nodes"),
             project=ctx.project,
             display_name=f"Nodes of cell {ctx.cell}",
+            description=ctx.label_text(),
             opts=ctx.opts(),
         )
         gcp.projects.IAMMember(

@@ -34,6 +34,7 @@ class GcpIdentitySeam(IdentitySeam):
             account_id=service_account_id(ctx, "bundles"),
             project=ctx.project,
             display_name=f"Reads policy bundles for the agents of cell {ctx.cell}",
+            description=ctx.label_text(),
             opts=ctx.opts(),
         )
         bindings: list[pulumi.Resource] = [account]

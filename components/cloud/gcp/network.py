@@ -41,7 +41,7 @@ class GcpNetworkSeam(NetworkSeam):
     """
 
     def create(self, ctx: CellContext, spec: NetworkSpec) -> GcpNetwork:
-        description = _description(ctx)
+        description = ctx.label_text()
         network = gcp.compute.Network(
             ctx.resource_name("vpc"),
             project=ctx.project,
@@ -106,8 +106,3 @@ class GcpNetworkSeam(NetworkSeam):
             pods_range_name=PODS_RANGE,
             services_range_name=SERVICES_RANGE,
         )
-
-
-def _description(ctx: CellContext) -> str:
-    labels = ctx.labels()
-    return " ".join(f"{key}={value}" for key, value in sorted(labels.items()))
