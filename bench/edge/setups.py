@@ -24,6 +24,7 @@ from localregion.topology import Cell
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".tools" / "bin"
+POLICY_DIR = ROOT / "policies" / "authz"
 # The stock plugin's name in opa-envoy-plugin v1.14.0.
 STOCK_PLUGIN = "envoy_ext_authz_grpc"
 READY_TIMEOUT_SECONDS = 60.0
@@ -283,28 +284,30 @@ def stock_opa_config(agent_config: dict, authz_address: str) -> dict:
     return config
 
 
-def write_rego_bundle(directory: Path, wasm_bundle: Path) -> Path:
-    """Unpack the Rego sources, data and manifest of a WebAssembly bundle into directory.
+def write_rego_bundle(directory: Path, wasm_bundle: Path, policy_dir: Path = POLICY_DIR) -> Path:
+    """Write a Rego bundle of the policy sources with the data and manifest of wasm_bundle.
 
-    The result is the bundle the agent runs minus policy.wasm and the signature, so stock
-    OPA evaluates the very same policy and data as Rego.
+    The Rego files inside a WebAssembly bundle are what `opa build -t wasm` left after
+    compiling the entrypoint away, so the sources come from policy_dir (the files the
+    bundle was built from, tests left out), and data.json from the bundle itself. Stock OPA
+    then evaluates the same policy and data as Rego.
     """
     if directory.exists():
         shutil.rmtree(directory)
-    directory.mkdir(parents=True)
+    sources_dir = directory / "policies" / "authz"
+    sources_dir.mkdir(parents=True)
+    sources = [p for p in sorted(policy_dir.glob("*.rego")) if not p.name.endswith("_test.rego")]
+    if not sources:
+        raise ValueError(f"{policy_dir} has no Rego sources to evaluate")
+    for source in sources:
+        shutil.copyfile(source, sources_dir / source.name)
+
     with tarfile.open(wasm_bundle) as archive:
-        for member in archive.getmembers():
-            name = member.name.lstrip("/")
-            if not member.isfile() or ".." in Path(name).parts:
-                continue
-            if name.endswith(".rego") or name == "data.json":
-                target = directory / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(archive.extractfile(member).read())
-            elif name == ".manifest":
-                manifest = json.loads(archive.extractfile(member).read())
-                manifest.pop("wasm", None)
-                (directory / ".manifest").write_text(json.dumps(manifest))
-    if not (directory / ".manifest").exists() or not list(directory.rglob("*.rego")):
-        raise ValueError(f"{wasm_bundle} has no .manifest or no Rego sources to evaluate")
+        members = {member.name.lstrip("/"): member for member in archive.getmembers()}
+        if ".manifest" not in members or "data.json" not in members:
+            raise ValueError(f"{wasm_bundle} has no .manifest or no data.json")
+        (directory / "data.json").write_bytes(archive.extractfile(members["data.json"]).read())
+        manifest = json.loads(archive.extractfile(members[".manifest"]).read())
+    manifest.pop("wasm", None)
+    (directory / ".manifest").write_text(json.dumps(manifest))
     return directory

@@ -98,38 +98,62 @@ def _tarball(path, members: dict[str, bytes]) -> None:
             archive.addfile(info, io.BytesIO(content))
 
 
-def test_write_rego_bundle_takes_sources_data_manifest(tmp_path):
-    wasm_bundle = tmp_path / "bundle.tar.gz"
+def _wasm_bundle(path, **members: bytes) -> None:
     manifest = {
         "revision": "r1",
         "roots": ["envoy", "authz"],
         "wasm": [{"entrypoint": "envoy/authz/result", "module": "/policy.wasm"}],
     }
-    _tarball(
-        wasm_bundle,
-        {
-            "/.manifest": json.dumps(manifest).encode(),
-            "/.signatures.json": b"{}",
-            "/data.json": b'{"authz": {"revoked": []}}',
-            "/policy.wasm": b"\0asm",
-            "/policies/authz/authz.rego": b"package envoy.authz\n",
-        },
-    )
+    contents = {
+        "/.manifest": json.dumps(manifest).encode(),
+        "/.signatures.json": b"{}",
+        "/data.json": b'{"authz": {"revoked": []}}',
+        "/policy.wasm": b"\0asm",
+        "/policies/authz/authz.rego": b"package envoy.authz\n# compiled away\n",
+    }
+    contents.update(members)
+    _tarball(path, {name: value for name, value in contents.items() if value is not None})
 
-    bundle = write_rego_bundle(tmp_path / "rego", wasm_bundle)
+
+def _policy_dir(tmp_path):
+    policy_dir = tmp_path / "policies"
+    policy_dir.mkdir()
+    (policy_dir / "authz.rego").write_text("package envoy.authz\n# source\n")
+    (policy_dir / "authz_test.rego").write_text("package envoy.authz_test\n")
+    return policy_dir
+
+
+def test_write_rego_bundle_files(tmp_path):
+    _wasm_bundle(tmp_path / "bundle.tar.gz")
+
+    bundle = write_rego_bundle(tmp_path / "rego", tmp_path / "bundle.tar.gz", _policy_dir(tmp_path))
 
     files = sorted(p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file())
     assert files == [".manifest", "data.json", "policies/authz/authz.rego"]
+
+
+def test_write_rego_bundle_takes_sources_not_compiled_rego(tmp_path):
+    _wasm_bundle(tmp_path / "bundle.tar.gz")
+
+    bundle = write_rego_bundle(tmp_path / "rego", tmp_path / "bundle.tar.gz", _policy_dir(tmp_path))
+
+    assert (bundle / "policies/authz/authz.rego").read_text() == "package envoy.authz\n# source\n"
+
+
+def test_write_rego_bundle_takes_data_and_manifest(tmp_path):
+    _wasm_bundle(tmp_path / "bundle.tar.gz")
+
+    bundle = write_rego_bundle(tmp_path / "rego", tmp_path / "bundle.tar.gz", _policy_dir(tmp_path))
+
+    assert (bundle / "data.json").read_text() == '{"authz": {"revoked": []}}'
     assert json.loads((bundle / ".manifest").read_text()) == {
         "revision": "r1",
         "roots": ["envoy", "authz"],
     }
-    assert (bundle / "data.json").read_text() == '{"authz": {"revoked": []}}'
 
 
-def test_write_rego_bundle_rejects_bundle_without_rego(tmp_path):
-    wasm_bundle = tmp_path / "bundle.tar.gz"
-    _tarball(wasm_bundle, {"/.manifest": b"{}", "/policy.wasm": b"\0asm"})
+def test_write_rego_bundle_rejects_bundle_without_data(tmp_path):
+    _wasm_bundle(tmp_path / "bundle.tar.gz", **{"/data.json": None})
 
-    with pytest.raises(ValueError, match="no Rego sources"):
-        write_rego_bundle(tmp_path / "rego", wasm_bundle)
+    with pytest.raises(ValueError, match=r"no data\.json"):
+        write_rego_bundle(tmp_path / "rego", tmp_path / "bundle.tar.gz", _policy_dir(tmp_path))
