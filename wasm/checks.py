@@ -1,7 +1,7 @@
 """The checks that a policy passes before it is compiled: syntax, types, format, tests.
 
-Each check runs OPA and turns its first complaint into one line that names the file
-and line, so a build stops with a message a policy author can act on.
+Each check runs OPA and turns its first error into one line that names the file and
+line, so a build stops with a message a policy author can act on.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def display_path(path: Path | str) -> str:
 
 
 def policy_files(policy_dir: Path) -> PolicyFiles:
-    """Return the .rego files of policy_dir; files ending in _test.rego are tests."""
+    """Return the .rego files of policy_dir, where files ending in _test.rego are tests."""
     if not policy_dir.is_dir():
         raise BundleError(f"policy directory not found: {display_path(policy_dir)}")
     rego = sorted(path.resolve() for path in policy_dir.glob("*.rego"))

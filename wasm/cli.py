@@ -154,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one subcommand; return 0, or 2 after printing a one-line error."""
+    """Run one subcommand and return 0, or print a one-line error and return 2."""
     arguments = build_parser().parse_args(argv)
     _log_steps_to_stderr()
     try:
@@ -166,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _log_steps_to_stderr() -> None:
-    # Only this package's step lines; boto3's own INFO messages stay silent.
+    # Print this package's step lines only, so boto3's own INFO messages stay silent.
     logger = logging.getLogger("wasm")
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)

@@ -2,8 +2,8 @@
 
 The routes table is a JSON file such as policies/authz/data.sample.json. The issuer
 public keys are added at build time, because the local region generates its issuer
-key at bring-up. Every value is checked here, so a typo fails the build with the
-key that holds it instead of silently denying requests in the cells.
+key at bring-up. Every value is checked here, so a typo fails the build and names its
+key, instead of silently denying requests in the cells.
 """
 
 from __future__ import annotations

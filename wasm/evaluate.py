@@ -1,6 +1,6 @@
 """Evaluate a bundle's decision with OPA's Rego evaluator, for comparison with the agent.
 
-The agent answers from policy.wasm. `opa eval` on the same bundle answers from its Rego
+The agent evaluates policy.wasm. `opa eval` on the same bundle evaluates its Rego
 sources, so a difference between the two points at the WebAssembly compilation or host.
 """
 

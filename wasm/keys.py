@@ -1,9 +1,9 @@
 """ES256 key pairs as PEM files, and their public keys as JWKs.
 
-One kind of key pair serves two roles: the bundle signing key, whose private half
-`opa build` signs with and whose public half the agents verify with, and the token
-issuer key, whose private half signs caller tokens and whose public half goes into
-the bundle's data.
+One kind of key pair serves two roles. With the bundle signing key, `opa build` signs
+bundles and the agents verify them. With the token issuer key, `python -m wasm token`
+signs caller tokens, and the policy verifies them against the public key in the
+bundle's data.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def generate_key_pair(directory: Path, name: str, *, exist_ok: bool = False) -> 
 
 
 def load_private_key(path: Path, *, role: str = "private key") -> ec.EllipticCurvePrivateKey:
-    """Load a PEM P-256 private key; role names the key in errors ("signing key")."""
+    """Load a PEM P-256 private key. role names the key in errors, e.g. "signing key"."""
     pem = _read_key_file(path, role)
     try:
         key = serialization.load_pem_private_key(pem, password=None)
@@ -105,7 +105,7 @@ def load_private_key(path: Path, *, role: str = "private key") -> ec.EllipticCur
 
 
 def load_public_key(path: Path, *, role: str = "public key") -> ec.EllipticCurvePublicKey:
-    """Load a PEM P-256 public key; role names the key in errors ("issuer key")."""
+    """Load a PEM P-256 public key. role names the key in errors, e.g. "issuer key"."""
     pem = _read_key_file(path, role)
     try:
         key = serialization.load_pem_public_key(pem)

@@ -54,7 +54,7 @@ UNREACHABLE_ERRORS = (
 
 @dataclass(frozen=True)
 class PublishResult:
-    """Where a bundle revision was published and what the pointer now is."""
+    """Outcome of a publish: the revision's key and version, and the pointer's new ETag."""
 
     bucket: str
     revision: str
@@ -91,7 +91,7 @@ def publish_bundle(
 ) -> PublishResult:
     """Upload bundle as its manifest's revision, then point the current key at it.
 
-    Publishing a revision that the bucket already holds with the same content only
+    Publishing a revision that the bucket already contains with the same content only
     moves the pointer. The same revision with different content is an error, because
     revision keys never change once written. With create_bucket, a missing bucket is
     created with versioning on. Any other bucket must already keep versions.
@@ -120,7 +120,7 @@ def publish_bundle(
         )
         current_etag = client.head_object(Bucket=bucket, Key=pointer_key)["ETag"]
     log.info(
-        "publish: s3://%s/%s now holds revision %s (ETag %s)",
+        "publish: s3://%s/%s is now revision %s (ETag %s)",
         bucket,
         pointer_key,
         revision,
@@ -185,7 +185,7 @@ def _put_revision(
                 f"revision {revision} is already published at s3://{bucket}/{key} with "
                 "different content; build with a new revision"
             )
-        log.info("publish: s3://%s/%s already holds this content", bucket, key)
+        log.info("publish: s3://%s/%s already exists with this content", bucket, key)
         return existing.get("VersionId"), False
     response = client.put_object(
         Bucket=bucket,

@@ -47,7 +47,7 @@ def content_digest(bundle: Path) -> str:
 
 
 def verify_bundle(bundle: Path, public_key: Path, *, key_id: str = DEFAULT_SIGNING_KEY_ID) -> None:
-    """Verify the bundle's signature as an agent does, with OPA; raise BundleError if it fails."""
+    """Verify the bundle's signature with OPA as an agent does, or raise BundleError."""
     load_public_key(public_key, role="verification key")
     if not bundle.is_file():
         raise BundleError(f"bundle not found: {bundle}")

@@ -7,6 +7,8 @@
 package envoy.authz
 
 # Envoy passes the path with its query string, and the query takes no part in routing.
+# The raw path is matched rather than input.parsed_path, because parsed_path is already
+# percent-decoded, so an encoded slash in it would look like a segment boundary.
 request_path := split(input.attributes.request.http.path, "?")[0]
 
 # Segments of the request path without the leading empty one: /v1/orders -> [v1, orders].

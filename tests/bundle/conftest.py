@@ -36,7 +36,7 @@ def free_port() -> int:
 
 
 def wait_for_http(url: str, process: subprocess.Popen, deadline_seconds: float) -> None:
-    """Wait until url answers 200, failing early if process exits."""
+    """Wait until url returns status 200, and fail early if process exits."""
     deadline = time.monotonic() + deadline_seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
