@@ -5,6 +5,7 @@ preview or update mode, and returns the recording with the URNs the tests look u
 """
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import pulumi
@@ -184,14 +185,22 @@ def run_cell(
     return CellRun(recording=recording, cloud_provider_urn=provider.urn)
 
 
-def run_workloads(*, preview: bool, args: CellWorkloadsArgs | None = None) -> Recording:
-    """Run CellWorkloads alone against a Kubernetes provider, as on any cluster."""
+def run_workloads(
+    *,
+    preview: bool,
+    make_args: Callable[[], CellWorkloadsArgs] = workloads_args,
+) -> Recording:
+    """Run CellWorkloads alone against a Kubernetes provider, as on any cluster.
+
+    `make_args` runs inside the program, because an Output such as a secret belongs to the
+    event loop of the program that creates it.
+    """
 
     def program() -> None:
         provider = k8s.Provider("any-cluster", kubeconfig="{}")
         CellWorkloads(
             f"{CELL}-workloads",
-            args or workloads_args(),
+            make_args(),
             pulumi.ResourceOptions(provider=provider),
         )
 
