@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from localregion import configs, repository
+from localregion import configs, repository, router_admin
 from localregion.errors import LocalRegionError
 from localregion.governance import Governance
 from localregion.ports import PortPlan, check_ports_free, plan_ports
@@ -516,25 +516,8 @@ class LocalRegion:
         )
 
     def router_health(self) -> dict[str, bool]:
-        """Return, per cell name, whether the router currently routes to it."""
-        try:
-            response = httpx.get(
-                f"{self.router_admin_url}/clusters?format=json", timeout=2.0, trust_env=False
-            )
-        except httpx.HTTPError:
-            return {}
-        by_port = {cell.ports.sidecar: cell.name for cell in self.cells}
-        health: dict[str, bool] = {}
-        for cluster in response.json().get("cluster_statuses", []):
-            if cluster.get("name") != "cells":
-                continue
-            for host in cluster.get("host_statuses", []):
-                port = host["address"]["socket_address"]["port_value"]
-                flags = {key for key, value in host.get("health_status", {}).items() if value}
-                status = host.get("health_status", {}).get("eds_health_status")
-                healthy = status == "HEALTHY" and not flags - {"eds_health_status"}
-                health[by_port.get(port, str(port))] = healthy
-        return health
+        """Return, per cell name, whether the router has the cell on its ring now."""
+        return router_admin.cell_health(self.router_admin_url)
 
     def _build_next_revision(self) -> Path:
         self._revision_number += 1

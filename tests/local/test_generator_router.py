@@ -65,6 +65,7 @@ def test_active_health_check_on_healthz():
     assert check == {
         "timeout": "1.000s",
         "interval": "2.000s",
+        "no_traffic_interval": "2.000s",
         "unhealthy_threshold": 2,
         "healthy_threshold": 1,
         "http_health_check": {"path": "/healthz"},
