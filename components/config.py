@@ -80,7 +80,6 @@ class QueueConfig:
 @dataclass(frozen=True)
 class GovernanceConfig:
     bundle_name: str = "authz"
-    bundle_prefix: str = "bundles/"
 
 
 @dataclass(frozen=True)
@@ -462,18 +461,11 @@ def _parse_queue(value: Any) -> QueueConfig:
 
 def _parse_governance(value: Any) -> GovernanceConfig:
     governance = _mapping("governance", value)
-    _check_keys("governance.", governance, ("bundleName", "bundlePrefix"))
+    _check_keys("governance.", governance, ("bundleName",))
     name = governance.get("bundleName", "authz")
     if not isinstance(name, str) or not _CELL_NAME.match(name):
         raise ConfigError(PREFIX + "governance.bundleName", name, _NAME_RULE)
-    prefix = governance.get("bundlePrefix", "bundles/")
-    if not isinstance(prefix, str) or not re.match(r"^[a-z0-9][a-z0-9/_-]*/$", prefix):
-        raise ConfigError(
-            PREFIX + "governance.bundlePrefix",
-            prefix,
-            "an object key prefix ending in '/', e.g. 'bundles/'",
-        )
-    return GovernanceConfig(bundle_name=name, bundle_prefix=prefix)
+    return GovernanceConfig(bundle_name=name)
 
 
 def _parse_observability(value: Any) -> ObservabilityConfig:
