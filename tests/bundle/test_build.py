@@ -18,7 +18,7 @@ from wasm.data import Issuer
 from wasm.errors import BundleError
 from wasm.evaluate import evaluate_decision
 from wasm.keys import KeyPair, load_public_key, public_jwk
-from wasm.layout import SAMPLE_DATA_FILE
+from wasm.layout import POLICY_DIR, SAMPLE_DATA_FILE
 from wasm.signing import content_digest, read_bundle_file, read_manifest, verify_bundle
 from wasm.tokens import mint_token
 
@@ -273,3 +273,17 @@ def test_rego_and_policy_wasm_decide_alike(
     from_rego = evaluate_decision(sample_bundle.bundle, request_input)
 
     assert from_wasm == from_rego
+
+
+def test_evaluate_decision_reads_rego_sources(
+    sample_bundle: BuildResult, keys: dict[str, KeyPair], tmp_path: Path
+) -> None:
+    policy_dir = tmp_path / "policy"
+    shutil.copytree(POLICY_DIR, policy_dir)
+    authz = policy_dir / "authz.rego"
+    authz.write_text(authz.read_text().replace('403: "forbidden"', '403: "refused"'))
+    request_input = envoy_input("DELETE", "/v1/orders/1", bearer(keys, "auditor"))
+
+    decision = evaluate_decision(sample_bundle.bundle, request_input, policy_dir=policy_dir)
+
+    assert decision["body"] == '{"error":"refused","reason":"default-deny"}'
