@@ -189,7 +189,7 @@ class CellArgs:
         if self.cloud not in CLOUDS:
             raise ConfigError("cloud", self.cloud, " or ".join(CLOUDS))
         if self.environment not in ENVIRONMENTS:
-            raise ConfigError("environment", self.environment, ", ".join(ENVIRONMENTS))
+            raise ConfigError("environment", self.environment, "one of " + ", ".join(ENVIRONMENTS))
         if not isinstance(self.region, str) or not re.match(r"^[a-z]+(-[a-z]+)*-?\d$", self.region):
             raise ConfigError("region", self.region, "a cloud region such as us-east-1")
         if self.cloud == "gcp" and (
@@ -197,7 +197,7 @@ class CellArgs:
         ):
             raise ConfigError("project", self.project, "a GCP project id on gcp")
         if self.cloud == "aws" and self.project is not None:
-            raise ConfigError("project", self.project, "None on aws")
+            raise ConfigError("project", self.project, "no project (None) on aws")
         if not isinstance(self.kubernetes_version, str) or not _KUBERNETES_VERSION.match(
             self.kubernetes_version
         ):
