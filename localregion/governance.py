@@ -10,11 +10,12 @@ from pathlib import Path
 
 from localregion import policy_data
 from localregion.errors import LocalRegionError
-from localregion.repository import BundleRepository
+from localregion.repository import AWS_REGION, BundleRepository
 from wasm.build import build_bundle
 from wasm.data import Issuer
 from wasm.errors import BundleError
 from wasm.keys import generate_key_pair
+from wasm.publish import publish_bundle
 from wasm.signing import DEFAULT_SIGNING_KEY_ID
 from wasm.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, mint_token
 
@@ -74,17 +75,21 @@ class Governance:
     def bundle_path(self, revision: str) -> Path:
         return self.bundle_dir / revision / self.bundle_name / "bundle.tar.gz"
 
-    def publish(self, repository: BundleRepository, bundle: Path, revision: str) -> None:
-        """Upload the bundle under its revision key, then copy it to the `current` key."""
-        # TODO: switch to the wasm package's publish step once it lands; this is the
-        # same two-key layout (immutable revision key, then the `current` pointer).
-        client = repository.client()
-        body = bundle.read_bytes()
-        for key in (
-            f"bundles/{self.bundle_name}/{revision}/bundle.tar.gz",
-            f"bundles/{self.bundle_name}/current/bundle.tar.gz",
-        ):
-            client.put_object(Bucket=repository.bucket, Key=key, Body=body)
+    def publish(self, repository: BundleRepository, bundle: Path) -> str:
+        """Upload the bundle under its revision key and point the `current` key at it."""
+        try:
+            with repository.credentials():
+                result = publish_bundle(
+                    bundle,
+                    bucket=repository.bucket,
+                    name=self.bundle_name,
+                    endpoint_url=repository.endpoint_url,
+                    region=AWS_REGION,
+                    create_bucket=True,
+                )
+        except BundleError as error:
+            raise LocalRegionError(f"publishing {bundle} failed: {error}") from None
+        return result.revision
 
     def token(
         self,

@@ -22,6 +22,7 @@ import httpx
 from localregion import configs, repository, router_admin
 from localregion.errors import LocalRegionError
 from localregion.governance import Governance
+from localregion.metrics import Histogram, histogram_names, parse_histogram
 from localregion.ports import PortPlan, check_ports_free, plan_ports
 from localregion.readiness import Deadline, http_status_is, port_listening, wait_until
 from localregion.repository import BundleRepository
@@ -39,6 +40,8 @@ STATE_FILE = "region.json"
 # at the next bring-up. Nothing else in the run directory is touched.
 RUN_DIR_ENTRIES = ("keys", "bundles", "cells", "router", "logs", STATE_FILE)
 ROUTER_PROCESS = "router"
+# The policy agent's histogram of ext_authz decision time, in seconds.
+DECISION_LATENCY_METRIC = "envoy_ext_authz_wasm_decision_duration_seconds"
 
 
 class LocalRegion:
@@ -129,7 +132,12 @@ class LocalRegion:
             raise LocalRegionError("the region is already started")
         started_at = time.monotonic()
         deadline = Deadline(self.ready_timeout_seconds)
-        self._claim_run_dir()
+        # Every check that can reject the request runs before anything is written.
+        self._check_run_dir_free()
+        if self.tools is None:
+            self.tools = find_tools()
+        self._plan_cells()
+        self._clean_run_dir()
         self._started = True
         try:
             self._bring_up(deadline, started_at)
@@ -142,20 +150,6 @@ class LocalRegion:
         steps = 8
         step = _StepPrinter(self._progress, steps, started_at)
 
-        if self.tools is None:
-            self.tools = find_tools()
-        self.ports = plan_ports(len(self._layout), self.base_port)
-        self.cells = [
-            Cell(
-                name=name,
-                jurisdiction=jurisdiction,
-                ports=ports,
-                directory=self.run_dir / "cells" / name,
-                agent_transport=self.agent_transport,
-            )
-            for (name, jurisdiction), ports in zip(self._layout, self.ports.cells, strict=True)
-        ]
-        check_ports_free(self.ports.by_component([cell.name for cell in self.cells]))
         self._write_state()
         step(f"planned {len(self.cells)} cells and their ports; run directory {self.run_dir}")
 
@@ -170,7 +164,7 @@ class LocalRegion:
             self.supervisor, self._plan.repository, bucket=f"{self.region}-bundles"
         )
         self.repository.start(deadline)
-        self.governance.publish(self.repository, bundle, self.revision)
+        self.governance.publish(self.repository, bundle)
         step(
             f"started the bundle repository (moto S3) at {self.repository.bucket_url} "
             f"and published revision {self.revision}"
@@ -200,7 +194,21 @@ class LocalRegion:
         self._start_router(deadline)
         step(f"started the router at {self.router_url}; every cell is healthy in its ring")
 
-    def _claim_run_dir(self) -> None:
+    def _plan_cells(self) -> None:
+        self.ports = plan_ports(len(self._layout), self.base_port)
+        self.cells = [
+            Cell(
+                name=name,
+                jurisdiction=jurisdiction,
+                ports=ports,
+                directory=self.run_dir / "cells" / name,
+                agent_transport=self.agent_transport,
+            )
+            for (name, jurisdiction), ports in zip(self._layout, self.ports.cells, strict=True)
+        ]
+        check_ports_free(self.ports.by_component([cell.name for cell in self.cells]))
+
+    def _check_run_dir_free(self) -> None:
         state_path = self.run_dir / STATE_FILE
         if state_path.exists():
             try:
@@ -212,6 +220,8 @@ class LocalRegion:
                     f"a local region started by pid {owner} is still running from "
                     f"{self.run_dir}; stop it first, or pass another run directory"
                 )
+
+    def _clean_run_dir(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         for entry in RUN_DIR_ENTRIES:
             path = self.run_dir / entry
@@ -404,7 +414,7 @@ class LocalRegion:
         deadline = Deadline(self.ready_timeout_seconds)
         self._repository.start(deadline)
         bundle = self.governance.bundle_path(self.revision)
-        self.governance.publish(self._repository, bundle, self.revision)
+        self.governance.publish(self._repository, bundle)
         self._write_state()
 
     def stop_agent(self, cell: str) -> None:
@@ -469,7 +479,7 @@ class LocalRegion:
             )
         self._data = {**self._data, **copy.deepcopy(changes)}
         bundle = self._build_next_revision()
-        self.governance.publish(self._repository, bundle, self.revision)
+        self.governance.publish(self._repository, bundle)
         if wait:
             self.wait_for_revision(self.revision)
         return self.revision
@@ -518,6 +528,19 @@ class LocalRegion:
     def router_health(self) -> dict[str, bool]:
         """Return, per cell name, whether the router has the cell on its ring now."""
         return router_admin.cell_health(self.router_admin_url)
+
+    def decision_latency(self, cell: str) -> Histogram:
+        """Return the agent's decision latency histogram (seconds) from its /metrics."""
+        target = self.cell(cell)
+        response = httpx.get(f"{target.agent_diagnostic_url}/metrics", timeout=5.0, trust_env=False)
+        response.raise_for_status()
+        histogram = parse_histogram(response.text, DECISION_LATENCY_METRIC)
+        if histogram is None:
+            raise LocalRegionError(
+                f"the agent of {cell} exports no histogram {DECISION_LATENCY_METRIC}; "
+                f"it has {', '.join(histogram_names(response.text)) or 'none'}"
+            )
+        return histogram
 
     def _build_next_revision(self) -> Path:
         self._revision_number += 1

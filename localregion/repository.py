@@ -6,6 +6,8 @@ publishes again; `LocalRegion.start_repository` does that.
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -65,6 +67,24 @@ class BundleRepository:
             aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}),
         )
+
+    @contextmanager
+    def credentials(self) -> Iterator[None]:
+        """Put moto's fake credentials in this process's environment for a boto3 call.
+
+        boto3 clients that take no explicit keys, such as the wasm package's publish
+        step, read them from there. The previous values are restored afterwards.
+        """
+        saved = {key: os.environ.get(key) for key in FAKE_CREDENTIALS}
+        os.environ.update(FAKE_CREDENTIALS)
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
     def start(self, deadline: Deadline) -> None:
         """Start the server, wait until it accepts connections, create the bucket."""
