@@ -26,7 +26,7 @@ EXPECTED_AWS_RESOURCES = {
     "aws:ec2/subnet:Subnet": 9,
     "aws:ec2/vpc:Vpc": 1,
     "aws:ec2/vpcEndpoint:VpcEndpoint": 1,
-    "aws:eks/addon:Addon": 3,
+    "aws:eks/addon:Addon": 4,
     "aws:eks/cluster:Cluster": 1,
     "aws:eks/nodeGroup:NodeGroup": 2,
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": 1,
@@ -78,7 +78,7 @@ def _one(run, type_: str, name: str):
 def test_aws_cell_resource_counts(run):
     counts = Counter(record.type for record in run.resources())
     assert dict(counts) == EXPECTED_AWS_RESOURCES
-    assert sum(counts.values()) == 104
+    assert sum(counts.values()) == 105
 
 
 def test_vpc_takes_the_cell_range(run):

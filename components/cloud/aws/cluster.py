@@ -47,7 +47,8 @@ class AwsClusterSeam(ClusterSeam):
     Two managed node groups: a small untainted system group for cluster add-ons (CoreDNS is
     pinned to it), and the data-plane group, labelled and tainted so that only workloads
     that tolerate the data plane run there (I1). The VPC CNI add-on runs with network
-    policy enforcement switched on, which the workloads' NetworkPolicies rely on.
+    policy enforcement switched on, which the workloads' NetworkPolicies rely on, and the
+    metrics-server add-on serves the CPU metrics their autoscalers read.
     """
 
     def create(
@@ -133,6 +134,9 @@ class AwsClusterSeam(ClusterSeam):
             "vpc-cni": {"enableNetworkPolicy": "true"},
             "coredns": {"nodeSelector": {POOL_LABEL_KEY: "system"}},
             "kube-proxy": None,
+            # The workloads' autoscalers read container CPU from the metrics API, which EKS
+            # serves only with this add-on (GKE serves it by default).
+            "metrics-server": None,
         }
         for addon_name, values in configuration.items():
             aws.eks.Addon(

@@ -106,7 +106,7 @@ class GcpDatabaseSeam(DatabaseSeam):
             project=ctx.project,
             region=ctx.cloud_region,
             network=network.network_id,
-            ip_address=address.id,
+            ip_address=address.self_link,
             target=instance.psc_service_attachment_link,
             # An empty scheme is how the API spells a Private Service Connect endpoint.
             load_balancing_scheme="",
