@@ -1,0 +1,143 @@
+"""I8 Zero trust: service-to-service traffic uses mTLS with workload identities (SPIFFE IDs),
+and every request is authorized, internal ones included."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..findings import Findings
+from ..view.envoy import EnvoyBootstrap, TlsContext
+from ..view.graph import StackView
+from ..view.model import Workload
+from ..view.pods import pod_configs, workload_plane
+from ..view.services import exposures
+from .base import MANDATORY, Rule
+
+SPIFFE_SCHEME = "spiffe://"
+
+
+def _checks_spiffe_ids(tls: TlsContext) -> bool:
+    return any(
+        san_type == "URI" and pattern.startswith(SPIFFE_SCHEME)
+        for san_type, _, pattern in tls.san_matchers
+    )
+
+
+def listener_problems(bootstrap: EnvoyBootstrap, external_ports: set[int], internal_ports: set[int]) -> list[str]:
+    """Return what lets a connection into the pod without the right TLS.
+
+    A listener that only external Services reach (the cell's ingress) needs TLS; every
+    other listener bound outside loopback needs mTLS that checks a SPIFFE ID.
+    """
+    problems = []
+    for listener in bootstrap.listeners:
+        if listener.endpoint.is_local:
+            continue
+        port = listener.endpoint.port
+        edge_only = port in external_ports and port not in internal_ports
+        for chain in listener.chains:
+            tls = chain.tls
+            if tls is None or not tls.has_certificate:
+                problems.append(f"listener {listener.name} accepts connections without TLS")
+                continue
+            if edge_only:
+                continue
+            if not tls.require_client_certificate:
+                problems.append(
+                    f"listener {listener.name} does not require a client certificate, so "
+                    "callers are not identified"
+                )
+            elif not _checks_spiffe_ids(tls):
+                problems.append(
+                    f"listener {listener.name} accepts client certificates without checking "
+                    "a SPIFFE ID"
+                )
+    return problems
+
+
+def upstream_problems(bootstrap: EnvoyBootstrap) -> list[str]:
+    problems = []
+    for cluster in bootstrap.clusters.values():
+        if all(endpoint.is_local for endpoint in cluster.endpoints):
+            continue  # The pod's agent and the SPIRE agent socket.
+        if cluster.tls is None or not cluster.tls.has_certificate:
+            problems.append(f"cluster {cluster.name} calls another workload without mTLS")
+        elif not _checks_spiffe_ids(cluster.tls):
+            problems.append(f"cluster {cluster.name} does not check the callee's SPIFFE ID")
+    return problems
+
+
+def check_mtls(view: StackView, findings: Findings, _config: Mapping[str, Any]) -> None:
+    for workload in view.records(Workload):
+        configs = pod_configs(view, workload)
+        if not configs.sidecars:
+            for item in configs.unknown:
+                findings.unknown(workload.ref.title, item)
+            continue
+        exposed = exposures(view, workload)
+        external = {e.container_port for e in exposed if e.external}
+        internal = {e.container_port for e in exposed if not e.external}
+        for sidecar, bootstrap in configs.sidecars:
+            problems = listener_problems(bootstrap, external, internal) + upstream_problems(bootstrap)
+            for problem in problems:
+                findings.violation(
+                    f"{workload.ref.title}: sidecar {sidecar.name}: {problem}", workload.ref.urn
+                )
+
+
+def check_requests_pass_sidecar(
+    view: StackView, findings: Findings, _config: Mapping[str, Any]
+) -> None:
+    for workload in view.records(Workload):
+        if workload_plane(workload) != "data":
+            continue
+        configs = pod_configs(view, workload)
+        for item in configs.unknown:
+            findings.unknown(workload.ref.title, item)
+        if configs.unknown:
+            continue
+        sidecar_ports = {
+            (sidecar.name, listener.endpoint.port)
+            for sidecar, bootstrap in configs.sidecars
+            for listener in bootstrap.listeners
+            if not listener.endpoint.is_local
+        }
+        for exposure in exposures(view, workload):
+            container = exposure.container
+            name = container.name if container is not None else None
+            if (name, exposure.container_port) in sidecar_ports:
+                continue
+            target = f"container {name}" if name else "no container port"
+            findings.violation(
+                f"{workload.ref.title}: {exposure.service.ref.title} port {exposure.port.port} "
+                f"targets {exposure.port.target_port} ({target}), not a listener of the sidecar, "
+                "so its requests skip authorization",
+                workload.ref.urn,
+            )
+
+
+RULES = [
+    Rule(
+        name="i08-mesh-mtls",
+        invariant="I8",
+        description="Sidecars accept and make service-to-service connections only over mTLS that checks SPIFFE IDs.",
+        level=MANDATORY,
+        checks={
+            "kubernetes": "each workload's Envoy: TLS on every listener outside loopback; a "
+            "client certificate checked against a spiffe:// URI SAN on every listener an "
+            "internal Service reaches; mTLS with a SPIFFE ID check on every cluster that "
+            "leaves the pod",
+        },
+        stack_check=check_mtls,
+    ),
+    Rule(
+        name="i08-requests-pass-sidecar",
+        invariant="I8",
+        description="Every Service that reaches a data-plane workload targets its sidecar, so every request is authorized.",
+        level=MANDATORY,
+        checks={
+            "kubernetes": "Services selecting data-plane pods: each target port is a "
+            "listener of the Envoy sidecar, never the service container's port",
+        },
+        stack_check=check_requests_pass_sidecar,
+    ),
+]

@@ -1,0 +1,1 @@
+"""The cloud-neutral view of resources that every rule of the pack reads (I12)."""
