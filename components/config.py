@@ -41,6 +41,8 @@ _GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _AWS_ACCOUNT = re.compile(r"^[0-9]{12}$")
 _KUBERNETES_VERSION = re.compile(r"^1\.[0-9]{2}$")
 _JURISDICTION = re.compile(r"^[a-z]{2,12}$")
+_HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")
+_DOMAIN = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,29 @@ class ObservabilityConfig:
     collector_memory_limit_mib: int = 512
     collector_queue_size: int = 5000
     """Batches the collector holds for a slow backend before it drops new ones (I9)."""
+    gateway_endpoint: str | None = None
+    """OTLP/gRPC `host:port` the cells export to; None takes `otel.<region>.<domain>:4317`."""
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """A service every cell runs; the fields of `ServiceSpec`, checked by it."""
+
+    name: str
+    image: str
+    port: int
+    min_replicas: int = 3
+    max_replicas: int = 10
+    calls: tuple[str, ...] = ()
+    public: bool = False
+    uses_database: bool = True
+
+
+@dataclass(frozen=True)
+class TokenIssuerConfig:
+    issuer: str
+    audience: str
+    public_key_pem: str
 
 
 @dataclass(frozen=True)
@@ -111,6 +136,10 @@ class RegionConfig:
     """GCP project; None on AWS."""
     account_id: str | None = None
     """AWS account the provider is pinned to, when set; None on GCP."""
+    domain: str = "cells.internal"
+    """DNS domain under which the region's endpoints get their names."""
+    services: tuple[ServiceConfig, ...] = ()
+    token_issuers: tuple[TokenIssuerConfig, ...] = ()
     queue: QueueConfig = field(default_factory=QueueConfig)
     governance: GovernanceConfig = field(default_factory=GovernanceConfig)
     observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
@@ -127,12 +156,17 @@ class RegionConfig:
     def cell_names(self) -> tuple[str, ...]:
         return tuple(cell.name for cell in self.cells)
 
+    @property
+    def telemetry_endpoint(self) -> str:
+        return self.observability.gateway_endpoint or f"otel.{self.region}.{self.domain}:4317"
+
 
 _TOP_LEVEL_KEYS = (
     "accountId",
     "cellSizeCap",
     "cells",
     "cloud",
+    "domain",
     "environment",
     "governance",
     "jurisdiction",
@@ -143,6 +177,8 @@ _TOP_LEVEL_KEYS = (
     "queue",
     "region",
     "rollout",
+    "services",
+    "tokenIssuers",
     "zoneCount",
     "zones",
 )
@@ -190,6 +226,9 @@ def parse_region_config(values: Mapping[str, Any], stack: str) -> RegionConfig:
         kubernetes_version=kubernetes_version,
         project=project,
         account_id=account_id,
+        domain=_parse_domain(values.get("domain", "cells.internal")),
+        services=_parse_services(values.get("services")),
+        token_issuers=_parse_token_issuers(values.get("tokenIssuers")),
         queue=_parse_queue(values.get("queue")),
         governance=_parse_governance(values.get("governance")),
         observability=_parse_observability(values.get("observability")),
@@ -473,7 +512,7 @@ def _parse_observability(value: Any) -> ObservabilityConfig:
     _check_keys(
         "observability.",
         observability,
-        ("collectorMemoryLimitMib", "collectorQueueSize", "prometheus"),
+        ("collectorMemoryLimitMib", "collectorQueueSize", "gatewayEndpoint", "prometheus"),
     )
     defaults = ObservabilityConfig()
     return ObservabilityConfig(
@@ -492,4 +531,113 @@ def _parse_observability(value: Any) -> ObservabilityConfig:
             100,
             1_000_000,
         ),
+        gateway_endpoint=_parse_endpoint(observability.get("gatewayEndpoint")),
     )
+
+
+def _parse_endpoint(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _HOST_PORT.match(value):
+        raise ConfigError(
+            PREFIX + "observability.gatewayEndpoint",
+            value,
+            "a host:port such as otel.example.com:4317",
+        )
+    return value
+
+
+def _parse_domain(value: Any) -> str:
+    if not isinstance(value, str) or not _DOMAIN.match(value):
+        raise ConfigError(PREFIX + "domain", value, "a DNS domain such as cells.example.com")
+    return value
+
+
+_SERVICE_KEYS = (
+    "calls",
+    "image",
+    "maxReplicas",
+    "minReplicas",
+    "name",
+    "port",
+    "public",
+    "usesDatabase",
+)
+
+
+def _parse_services(value: Any) -> tuple[ServiceConfig, ...]:
+    if value is None:
+        raise ConfigError(
+            PREFIX + "services", None, "a list of services, each with name, image and port"
+        )
+    if not isinstance(value, list) or not value:
+        raise ConfigError(PREFIX + "services", value, "a non-empty list of services")
+    services = []
+    for index, service in enumerate(value):
+        key = f"services[{index}]"
+        if not isinstance(service, Mapping):
+            raise ConfigError(PREFIX + key, service, "an object with name, image and port")
+        _check_keys(key + ".", service, _SERVICE_KEYS)
+        for required in ("name", "image", "port"):
+            if required not in service:
+                raise ConfigError(
+                    f"{PREFIX}{key}.{required}",
+                    None,
+                    "a value; the key is required",
+                    detail="missing",
+                )
+        calls = service.get("calls", [])
+        if not isinstance(calls, list):
+            raise ConfigError(f"{PREFIX}{key}.calls", calls, "a list of service names")
+        services.append(
+            ServiceConfig(
+                name=service["name"],
+                image=service["image"],
+                port=service["port"],
+                min_replicas=service.get("minReplicas", 3),
+                max_replicas=service.get("maxReplicas", 10),
+                calls=tuple(calls),
+                public=service.get("public", False),
+                uses_database=service.get("usesDatabase", True),
+            )
+        )
+    names = [service.name for service in services]
+    for index, name in enumerate(names):
+        if names.index(name) != index:
+            raise ConfigError(
+                f"{PREFIX}services[{index}].name", name, "a name no other service has"
+            )
+    return tuple(services)
+
+
+def _parse_token_issuers(value: Any) -> tuple[TokenIssuerConfig, ...]:
+    key = PREFIX + "tokenIssuers"
+    if not isinstance(value, list) or not value:
+        raise ConfigError(
+            key,
+            value,
+            "a list of issuers with issuer, audience and publicKeyPem",
+            detail="without one every token is rejected",
+        )
+    issuers = []
+    for index, issuer in enumerate(value):
+        where = f"tokenIssuers[{index}]"
+        if not isinstance(issuer, Mapping):
+            raise ConfigError(
+                PREFIX + where, issuer, "an object with issuer, audience and publicKeyPem"
+            )
+        _check_keys(where + ".", issuer, ("audience", "issuer", "publicKeyPem"))
+        for field_name in ("issuer", "audience"):
+            if not isinstance(issuer.get(field_name), str) or not issuer[field_name]:
+                raise ConfigError(
+                    f"{PREFIX}{where}.{field_name}", issuer.get(field_name), "a non-empty string"
+                )
+        pem = issuer.get("publicKeyPem")
+        if not isinstance(pem, str) or not pem.strip().startswith("-----BEGIN PUBLIC KEY-----"):
+            raise ConfigError(
+                f"{PREFIX}{where}.publicKeyPem",
+                str(pem)[:40],
+                "a PEM public key starting -----BEGIN PUBLIC KEY-----",
+            )
+        issuers.append(TokenIssuerConfig(issuer["issuer"], issuer["audience"], pem))
+    return tuple(issuers)

@@ -217,6 +217,11 @@ class Region(pulumi.ComponentResource):
         # The control-plane cluster's provider, for the ObservabilityStack and other
         # control-plane workloads that a program deploys next to the router.
         self.control_plane_kubernetes = control_plane.kubernetes
+        # IRSA needs the control-plane cluster's OIDC provider on AWS; GKE has no such thing.
+        self.control_plane_oidc_provider_arn = getattr(
+            control_plane.cluster, "oidc_provider_arn", None
+        )
+        self.control_plane_oidc_issuer = getattr(control_plane.cluster, "oidc_issuer", None)
 
         deploy_router(
             f"{name}-router",

@@ -102,8 +102,9 @@ class BundleSource:
     identity through the metadata server."""
     bucket: pulumi.Input[str]
     """Bucket of the bundle repository."""
-    public_key_pem: str
-    """PEM public key the agents verify bundle signatures with (I4)."""
+    public_key_pem: pulumi.Input[str]
+    """PEM public key the agents verify bundle signatures with (I4). An Output, such as the
+    governance plane's key, is checked when its value is known."""
     key_id: str
     """Key id the bundle's signature names."""
     aws_region: str | None = None
@@ -124,12 +125,13 @@ class BundleSource:
             )
         if not isinstance(self.bucket, str | pulumi.Output) or self.bucket == "":
             raise ConfigError(f"{where}.bucket", self.bucket, "a bucket name")
-        if not isinstance(self.public_key_pem, str) or not self.public_key_pem.strip().startswith(
-            PEM_PUBLIC_KEY_HEADER
+        key = self.public_key_pem
+        if not isinstance(key, pulumi.Output) and (
+            not isinstance(key, str) or not key.strip().startswith(PEM_PUBLIC_KEY_HEADER)
         ):
             raise ConfigError(
                 f"{where}.public_key_pem",
-                str(self.public_key_pem)[:40],
+                str(key)[:40],
                 f"a PEM public key starting {PEM_PUBLIC_KEY_HEADER}",
             )
         if not isinstance(self.key_id, str) or not re.match(

@@ -83,8 +83,8 @@ class CellWorkloads(pulumi.ComponentResource):
                 None,
                 "a pulumi_kubernetes.Provider in provider= or providers= of the options",
             )
-        if isinstance(args.bundle.bucket, str):
-            _agent_spec(args, args.bundle.bucket)
+        if isinstance(args.bundle.bucket, str) and isinstance(args.bundle.public_key_pem, str):
+            _agent_spec(args, args.bundle.bucket, args.bundle.public_key_pem)
         super().__init__(TYPE_TOKEN, name, None, opts)
 
         self._name = name
@@ -143,8 +143,11 @@ class CellWorkloads(pulumi.ComponentResource):
 
     def _shared_config(self, namespace: str) -> dict[str, pulumi.Output[str]]:
         args = self._args
-        agent_yaml = pulumi.Output.from_input(args.bundle.bucket).apply(
-            lambda bucket: dump_yaml(agent_config(_agent_spec(args, bucket)))
+        # The bucket and the key may be outputs of the governance plane, so the agent's
+        # configuration is built once both are known.
+        source = pulumi.Output.all(args.bundle.bucket, args.bundle.public_key_pem)
+        agent_yaml = source.apply(
+            lambda values: dump_yaml(agent_config(_agent_spec(args, *values)))
         )
         k8s.core.v1.ConfigMap(
             f"{self._name}-agent-config",
@@ -165,8 +168,8 @@ class CellWorkloads(pulumi.ComponentResource):
             data={"config.yaml": collector_yaml},
             opts=self._opts(),
         )
-        arguments = pulumi.Output.from_input(args.bundle.bucket).apply(
-            lambda bucket: agent_args(_agent_spec(args, bucket), AGENT_CONFIG_FILE)
+        arguments = source.apply(
+            lambda values: agent_args(_agent_spec(args, *values), AGENT_CONFIG_FILE)
         )
         return {"agent_yaml": agent_yaml, "collector_yaml": collector_yaml, "agent_args": arguments}
 
@@ -415,7 +418,7 @@ class CellWorkloads(pulumi.ComponentResource):
         return INGRESS_SERVICE
 
 
-def _agent_spec(args: CellWorkloadsArgs, bucket: str) -> AgentSpec:
+def _agent_spec(args: CellWorkloadsArgs, bucket: str, public_key_pem: str) -> AgentSpec:
     bundle = args.bundle
     try:
         if bundle.repository == "s3":
@@ -430,7 +433,7 @@ def _agent_spec(args: CellWorkloadsArgs, bucket: str) -> AgentSpec:
             bundle_name=bundle.name,
             repository=repository,
             signing_key_id=bundle.key_id,
-            signing_public_key_pem=bundle.public_key_pem,
+            signing_public_key_pem=public_key_pem,
             persistence_directory=AGENT_PERSISTENCE_DIR,
             authz_address=AGENT_AUTHZ_ADDRESS,
             http_address=AGENT_HTTP_ADDRESS,

@@ -1,14 +1,20 @@
 """The Kubernetes layer on its own: sidecars, agent, collector, policies and scaling."""
 
+from dataclasses import replace
+
 import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_tls as tls
 import pytest
 import yaml
 from cell_harness import (
     BUNDLE_BUCKET,
+    CELL,
     PUBLIC_KEY_PEM,
     SERVICE_NAMES,
     STACK,
     TELEMETRY,
+    bundle,
     run_workloads,
     workloads_args,
 )
@@ -16,7 +22,7 @@ from cell_harness import (
 from components.errors import ConfigError
 from components.kubernetes.args import DatabaseConnection, IngressExposure
 from components.kubernetes.workloads import CellWorkloads
-from offline import ProgramFailed, run_program
+from offline import UNKNOWN, ProgramFailed, run_program
 
 SIDECARS = ["envoy", "policy-agent", "otel-collector"]
 EXT_AUTHZ = "envoy.filters.http.ext_authz"
@@ -381,3 +387,45 @@ def test_config_change_rolls_the_pods():
     assert len(digests(first)["ledger"]) == 64
     for name in SERVICE_NAMES:
         assert digests(first)[name] != digests(second)[name]
+
+
+def _run_with_output_key(preview: bool):
+    """Run the workloads with the bundle key and bucket as outputs of other resources."""
+
+    def program():
+        signing = tls.PrivateKey(
+            "bundle-signing",
+            algorithm="ECDSA",
+            ecdsa_curve="P256",
+            opts=pulumi.ResourceOptions(provider=tls.Provider("tls")),
+        )
+        bucket = signing.id.apply(lambda _: BUNDLE_BUCKET)
+        args = workloads_args(
+            bundle=replace(bundle("aws"), bucket=bucket, public_key_pem=signing.public_key_pem)
+        )
+        CellWorkloads(
+            f"{CELL}-workloads",
+            args,
+            pulumi.ResourceOptions(provider=k8s.Provider("any-cluster", kubeconfig="{}")),
+        )
+
+    return run_program(program, stack=STACK, preview=preview)
+
+
+def test_agent_config_takes_the_key_once_known():
+    recording = _run_with_output_key(preview=False)
+    (key,) = recording.of_type("tls:index/privateKey:PrivateKey")
+    config_map = _named(recording, "kubernetes:core/v1:ConfigMap", "policy-agent")
+    config = yaml.safe_load(config_map.inputs["data"]["config.yaml"])
+    assert config["keys"]["authz-es256"]["key"] == key.outputs["publicKeyPem"]
+    assert config["keys"]["authz-es256"]["key"].startswith("-----BEGIN PUBLIC KEY-----")
+
+
+def test_agent_config_is_unknown_while_the_key_is():
+    recording = _run_with_output_key(preview=True)
+    config_map = _named(recording, "kubernetes:core/v1:ConfigMap", "policy-agent")
+    assert config_map.inputs["data"]["config.yaml"] == UNKNOWN
+    deployment = _deployments(recording)["ledger"]
+    containers = deployment.inputs["spec"]["template"]["spec"]["containers"]
+    (agent,) = [c for c in containers if c["name"] == "policy-agent"]
+    assert agent["args"] == UNKNOWN

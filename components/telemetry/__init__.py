@@ -1,0 +1,1 @@
+"""Parts of the ObservabilityStack: the collector gateway's config, Prometheus and dashboards."""
