@@ -3,10 +3,22 @@
 Run as `python -m localregion.service --cell NAME --port PORT --database PATH`. It binds
 127.0.0.1 only and adds `x-cell: NAME` to every response, so a caller can see which cell
 served it. The user is the `x-user-id` request header; authorization is the sidecar's job.
+
+Routes:
+    GET    /healthz, /readyz           liveness and readiness (the database answers)
+    GET    /v1/orders                  the user's orders
+    POST   /v1/orders                  create an order and its invoice: {"item", "quantity"}
+    GET    /v1/orders/{id}             one of the user's orders
+    DELETE /v1/orders/{id}             delete one of the user's orders and its invoice
+    GET    /v1/invoices                the user's invoices, or all without x-user-id
+    GET    /v1/profiles/{user}         a profile
+    PUT    /v1/profiles/{user}         create or replace a profile: {"display_name", "email"}
+
+The database file records the cell that created it, and the service rejects the
+file of another cell, so no two cells share a database.
 """
 
 import argparse
-import json
 import logging
 import sqlite3
 import sys
@@ -17,6 +29,9 @@ from aiohttp import web
 log = logging.getLogger("localregion.service")
 
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS owner (
+    cell TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS orders (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id TEXT NOT NULL,
@@ -44,12 +59,29 @@ CELL_KEY = web.AppKey("cell", str)
 DATABASE_KEY = web.AppKey("database", sqlite3.Connection)
 
 
-def open_database(path: Path) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, isolation_level=None)
-    connection.row_factory = sqlite3.Row
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA foreign_keys=ON")
-    connection.executescript(SCHEMA)
+class DatabaseError(Exception):
+    """The cell's database cannot be opened or belongs to another cell."""
+
+
+def open_database(path: Path, cell: str) -> sqlite3.Connection:
+    """Open or create the cell's database; raise DatabaseError if another cell owns it."""
+    try:
+        connection = sqlite3.connect(path, isolation_level=None)
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.executescript(SCHEMA)
+        owners = [row["cell"] for row in connection.execute("SELECT cell FROM owner")]
+        if not owners:
+            connection.execute("INSERT INTO owner (cell) VALUES (?)", (cell,))
+    except sqlite3.Error as failure:
+        raise DatabaseError(f"cannot open database {path}: {failure}") from None
+    if owners and owners != [cell]:
+        connection.close()
+        raise DatabaseError(
+            f"database {path} belongs to cell {owners[0]}, not {cell}; "
+            "every cell needs its own database file"
+        )
     return connection
 
 
@@ -64,6 +96,20 @@ def user_of(request: web.Request) -> str | None:
 async def healthz(request: web.Request) -> web.Response:
     request.app[DATABASE_KEY].execute("SELECT 1")
     return web.json_response({"status": "ok", "cell": request.app[CELL_KEY]})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Report ready once the schema exists, so a probe fails on an unusable database file."""
+    tables = {
+        row["name"]
+        for row in request.app[DATABASE_KEY].execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+        )
+    }
+    missing = sorted({"orders", "invoices", "profiles"} - tables)
+    if missing:
+        return error(503, f"database is missing tables {missing}")
+    return web.json_response({"status": "ready", "cell": request.app[CELL_KEY]})
 
 
 async def list_orders(request: web.Request) -> web.Response:
@@ -83,7 +129,7 @@ async def create_order(request: web.Request) -> web.Response:
         return error(400, "missing header x-user-id")
     try:
         body = await request.json()
-    except json.JSONDecodeError:
+    except ValueError:
         return error(400, 'invalid JSON body; expected {"item": str, "quantity": int}')
     item = body.get("item") if isinstance(body, dict) else None
     quantity = body.get("quantity") if isinstance(body, dict) else None
@@ -116,26 +162,36 @@ async def create_order(request: web.Request) -> web.Response:
 
 
 async def get_order(request: web.Request) -> web.Response:
-    order_id = request.match_info["order_id"]
+    user = user_of(request)
+    if user is None:
+        return error(400, "missing header x-user-id")
+    order_id = int(request.match_info["order_id"])
     row = (
         request.app[DATABASE_KEY]
         .execute(
-            "SELECT id, user_id, item, quantity, created_at FROM orders WHERE id = ?", (order_id,)
+            "SELECT id, item, quantity, created_at FROM orders WHERE id = ? AND user_id = ?",
+            (order_id, user),
         )
         .fetchone()
     )
     if row is None:
-        return error(404, f"order {order_id} not found")
+        return error(404, f"order {order_id} of user {user} not found")
     return web.json_response(dict(row))
 
 
 async def delete_order(request: web.Request) -> web.Response:
-    order_id = request.match_info["order_id"]
+    user = user_of(request)
+    if user is None:
+        return error(400, "missing header x-user-id")
+    order_id = int(request.match_info["order_id"])
+    # The order's invoice goes with it (ON DELETE CASCADE).
     deleted = (
-        request.app[DATABASE_KEY].execute("DELETE FROM orders WHERE id = ?", (order_id,)).rowcount
+        request.app[DATABASE_KEY]
+        .execute("DELETE FROM orders WHERE id = ? AND user_id = ?", (order_id, user))
+        .rowcount
     )
     if not deleted:
-        return error(404, f"order {order_id} not found")
+        return error(404, f"order {order_id} of user {user} not found")
     return web.Response(status=204)
 
 
@@ -168,7 +224,7 @@ async def put_profile(request: web.Request) -> web.Response:
     user = request.match_info["user"]
     try:
         body = await request.json()
-    except json.JSONDecodeError:
+    except ValueError:
         return error(400, 'invalid JSON body; expected {"display_name": str, "email": str}')
     fields = {
         key: body.get(key) if isinstance(body, dict) else None for key in ("display_name", "email")
@@ -200,6 +256,7 @@ def build_app(cell: str, database: sqlite3.Connection) -> web.Application:
     app[CELL_KEY] = cell
     app[DATABASE_KEY] = database
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/v1/orders", list_orders)
     app.router.add_post("/v1/orders", create_order)
     app.router.add_get(r"/v1/orders/{order_id:\d+}", get_order)
@@ -217,7 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", type=Path, required=True, help="SQLite file of this cell")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    database = open_database(args.database)
+    try:
+        database = open_database(args.database, args.cell)
+    except DatabaseError as failure:
+        print(f"{parser.prog}: error: {failure}", file=sys.stderr)
+        return 2
     log.info(
         "cell %s serving on 127.0.0.1:%d with database %s", args.cell, args.port, args.database
     )
