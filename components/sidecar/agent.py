@@ -221,13 +221,15 @@ def agent_config(spec: AgentSpec) -> dict:
 def agent_args(spec: AgentSpec, config_file: str) -> list[str]:
     """Build the agent's arguments, without the binary, as a Kubernetes container takes them.
 
-    Telemetry is off on the command line: OPA's version check would otherwise call an
-    address outside the cell.
+    The version check is off on the command line, because it would otherwise call an
+    address outside the cell. OPA v1.22.4 names the flag --skip-version-check and still
+    accepts the deprecated --disable-telemetry, so both are passed.
     """
     check_absolute_path("agent_args", "config_file", config_file)
     return [
         "run",
         "--server",
+        "--skip-version-check",
         "--disable-telemetry",
         "--addr",
         spec.http_address,

@@ -180,6 +180,7 @@ def opa_server(sample_bundle: BuildResult, keys: dict[str, KeyPair]) -> Iterator
             str(opa_binary()),
             "run",
             "--server",
+            "--skip-version-check",
             "--disable-telemetry",
             "--addr",
             f"127.0.0.1:{port}",

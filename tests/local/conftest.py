@@ -45,7 +45,7 @@ def stock_opa(region, tmp_path_factory):
     with Supervisor(directory / "logs") as supervisor:
         supervisor.start(
             "opa",
-            [str(OPA), "run", "--server", "--disable-telemetry",
+            [str(OPA), "run", "--server", "--skip-version-check", "--disable-telemetry",
              "--addr", f"127.0.0.1:{port}", str(policy_dir)],
         )  # fmt: skip
         wait_until(

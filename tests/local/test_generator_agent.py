@@ -113,12 +113,13 @@ def test_labels_are_copied():
     assert config["labels"] == {"cell": "eu-1", "region": "local"}
 
 
-def test_args_disable_telemetry():
+def test_args_disable_version_check():
     args = agent_args(make_spec(), "/etc/policy-agent/config.yaml")
 
     assert args == [
         "run",
         "--server",
+        "--skip-version-check",
         "--disable-telemetry",
         "--addr",
         "127.0.0.1:8181",
