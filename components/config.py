@@ -10,7 +10,7 @@ running Pulumi program.
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from components.addressing import (
@@ -186,6 +186,20 @@ _TOP_LEVEL_KEYS = (
 
 def parse_region_config(values: Mapping[str, Any], stack: str) -> RegionConfig:
     """Check a stack's `cellarch` config values (keys without the namespace) and fill defaults."""
+    layout = parse_region_layout(values, stack)
+    return replace(
+        layout,
+        services=_parse_services(values.get("services")),
+        token_issuers=_parse_token_issuers(values.get("tokenIssuers")),
+    )
+
+
+def parse_region_layout(values: Mapping[str, Any], stack: str) -> RegionConfig:
+    """Check every key but `services` and `tokenIssuers`, which are left empty.
+
+    A Region component takes its services and its bundle source as arguments of their own,
+    so it checks its placement, cells and addresses with this.
+    """
     _check_keys("", values, _TOP_LEVEL_KEYS)
 
     cloud = _choice("cloud", _required(values, "cloud"), CLOUDS)
@@ -227,8 +241,6 @@ def parse_region_config(values: Mapping[str, Any], stack: str) -> RegionConfig:
         project=project,
         account_id=account_id,
         domain=_parse_domain(values.get("domain", "cells.internal")),
-        services=_parse_services(values.get("services")),
-        token_issuers=_parse_token_issuers(values.get("tokenIssuers")),
         queue=_parse_queue(values.get("queue")),
         governance=_parse_governance(values.get("governance")),
         observability=_parse_observability(values.get("observability")),

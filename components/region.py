@@ -18,7 +18,7 @@ from components.config import (
     DEFAULT_CELL_SIZE,
     DEFAULT_CELL_SIZE_CAP,
     RegionConfig,
-    parse_region_config,
+    parse_region_layout,
 )
 from components.control_plane import ControlPlaneSpec, create_control_plane
 from components.errors import ConfigError
@@ -102,7 +102,7 @@ class RegionArgs:
     def to_config(self, stack: str) -> RegionConfig:
         """Check the arguments as the stack config is checked, and plan the addresses."""
         try:
-            return parse_region_config(self._config_values(), stack)
+            return parse_region_layout(self._config_values(), stack)
         except ConfigError as error:
             raise ConfigError(
                 _argument_name(error.key), error.value, error.accepted, error.detail
