@@ -147,6 +147,42 @@ def _sql_instance(ctx: GcpContext) -> tuple[str, Computed]:
     }
 
 
+def _sql_instance_with_psc(ctx: GcpContext) -> tuple[str, Computed]:
+    resource_id, computed = _sql_instance(ctx)
+    settings = ctx.inputs.get("settings") or {}
+    ip_configuration = settings.get("ipConfiguration") or {}
+    if ip_configuration.get("pscConfigs"):
+        # Cloud SQL publishes a Private Service Connect attachment for each PSC instance.
+        region = ctx.inputs.get("region") or ctx.region
+        computed["pscServiceAttachmentLink"] = (
+            f"projects/{ctx.project}/regions/{region}/serviceAttachments/a-{hex_id(ctx.urn, 12)}"
+        )
+    return resource_id, computed
+
+
+# The Google-managed service agent of each API, as `service-<project number>@<domain>`.
+_SERVICE_AGENT_DOMAINS = {
+    "sqladmin.googleapis.com": "gcp-sa-cloud-sql.iam.gserviceaccount.com",
+    "container.googleapis.com": "container-engine-robot.iam.gserviceaccount.com",
+    "cloudkms.googleapis.com": "gcp-sa-cloudkms.iam.gserviceaccount.com",
+    "pubsub.googleapis.com": "gcp-sa-pubsub.iam.gserviceaccount.com",
+    "storage.googleapis.com": "gs-project-accounts.iam.gserviceaccount.com",
+    "compute.googleapis.com": "compute-system.iam.gserviceaccount.com",
+}
+
+
+def _service_identity(ctx: GcpContext) -> tuple[str, Computed]:
+    service = str(ctx.inputs.get("service", ""))
+    domain = _SERVICE_AGENT_DOMAINS.get(
+        service, f"gcp-sa-{service.split('.')[0]}.iam.gserviceaccount.com"
+    )
+    email = f"service-{ctx.project_number}@{domain}"
+    return f"projects/{ctx.project}/services/{service}", {
+        "email": email,
+        "member": f"serviceAccount:{email}",
+    }
+
+
 def _sql_child(kind: str) -> Callable:
     def compute(ctx: GcpContext) -> tuple[str, Computed]:
         name = ctx.physical_name()
@@ -271,7 +307,7 @@ COMPUTERS: dict[str, Callable[[GcpContext], tuple[str, Computed]]] = {
     ),
     "gcp:container/cluster:Cluster": _cluster,
     "gcp:container/nodePool:NodePool": _node_pool,
-    "gcp:sql/databaseInstance:DatabaseInstance": _sql_instance,
+    "gcp:sql/databaseInstance:DatabaseInstance": _sql_instance_with_psc,
     "gcp:sql/database:Database": _sql_child("databases"),
     "gcp:sql/user:User": _sql_child("users"),
     "gcp:servicenetworking/connection:Connection": _service,
@@ -284,6 +320,7 @@ COMPUTERS: dict[str, Callable[[GcpContext], tuple[str, Computed]]] = {
     "gcp:pubsub/subscription:Subscription": _pubsub("subscriptions"),
     "gcp:monitoring/dashboard:Dashboard": _dashboard,
     "gcp:projects/service:Service": _service,
+    "gcp:projects/serviceIdentity:ServiceIdentity": _service_identity,
 }
 
 

@@ -52,14 +52,15 @@ class CloudMocks(Mocks):
         resource_id, computed = self._compute(args, urn)
         return resource_id, {**args.inputs, **computed}
 
-    def call(self, args: MockCallArgs) -> tuple[dict, list | None]:
+    def call(self, args: MockCallArgs) -> tuple[dict, list]:
+        # The mock monitor iterates the failures of a tuple, so "no failures" is an empty list.
         provider = self._provider_inputs(args.provider)
         if args.token in AWS_INVOKES:
             account, region = _aws_placement(provider)
-            return AWS_INVOKES[args.token](account, region, args.args), None
+            return AWS_INVOKES[args.token](account, region, args.args), []
         if args.token in GCP_INVOKES:
             project, region = _gcp_placement(provider)
-            return GCP_INVOKES[args.token](project, region, args.args), None
+            return GCP_INVOKES[args.token](project, region, args.args), []
         raise UnknownInvokeError(
             f"the offline mocks have no result for {args.token}; add one to offline/invokes.py"
         )

@@ -20,7 +20,6 @@ from components.cell import Cell, CellAddressArgs, CellArgs
 from components.kubernetes.args import BundleSource, CellWorkloadsArgs, ServiceSpec
 from components.kubernetes.workloads import CellWorkloads
 from offline import Recording, run_program
-from offline.ids import number_id
 from offline.mocks import CloudMocks
 
 CELL = "cell-1"
@@ -96,31 +95,6 @@ def workloads_args(**overrides) -> CellWorkloadsArgs:
     return replace(args, **overrides)
 
 
-class CellMocks(CloudMocks):
-    """The offline mocks plus the GCP values the cell reads that they do not compute yet.
-
-    NOTE: the Cloud SQL service attachment and the service agents' identities belong in
-    offline/computed_gcp.py; they are filled in here until that module computes them.
-    """
-
-    def _compute(self, args, urn):
-        resource_id, computed = super()._compute(args, urn)
-        if self.preview:
-            return resource_id, computed
-        if args.typ == "gcp:projects/serviceIdentity:ServiceIdentity":
-            number = number_id("project" + GCP_PROJECT, 12)
-            robot = {
-                "sqladmin.googleapis.com": "gcp-sa-cloud-sql",
-                "container.googleapis.com": "container-engine-robot",
-            }[args.inputs["service"]]
-            email = f"service-{number}@{robot}.iam.gserviceaccount.com"
-            computed = {**computed, "email": email, "member": f"serviceAccount:{email}"}
-        if args.typ == "gcp:sql/databaseInstance:DatabaseInstance":
-            link = f"projects/{GCP_PROJECT}/regions/{GCP_REGION}/serviceAttachments/a-{urn[-8:]}"
-            computed = {**computed, "pscServiceAttachmentLink": link}
-        return resource_id, computed
-
-
 @dataclass
 class CellRun:
     recording: Recording
@@ -180,7 +154,7 @@ def run_cell(
                 pulumi.Output.from_input(getattr(cell, output).is_secret()),
             )
 
-    recording = run_program(program, stack=STACK, preview=preview, mocks=CellMocks(preview))
+    recording = run_program(program, stack=STACK, preview=preview, mocks=CloudMocks(preview))
     (provider,) = [r for r in recording.resources if r.type == f"pulumi:providers:{cloud}"]
     return CellRun(recording=recording, cloud_provider_urn=provider.urn)
 
@@ -204,4 +178,4 @@ def run_workloads(
             pulumi.ResourceOptions(provider=provider),
         )
 
-    return run_program(program, stack=STACK, preview=preview, mocks=CellMocks(preview))
+    return run_program(program, stack=STACK, preview=preview, mocks=CloudMocks(preview))
