@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from drills import catalog, report, runner
@@ -85,8 +86,17 @@ def main(argv: list[str] | None = None) -> int:
         markdown_path, json_path = SCRATCH_DIR / "drills.md", SCRATCH_DIR / "drills.json"
 
     modules = [catalog.drill_module(name) for name in selected]
+    load_at_start = os.getloadavg()
     results = runner.run_drills(modules, args.run_dir.resolve(), quick=args.quick)
-    report.write_results(results, markdown_path, json_path, root=ROOT)
+    load_at_end = os.getloadavg()
+    report.write_results(
+        results,
+        markdown_path,
+        json_path,
+        root=ROOT,
+        load_at_start=load_at_start,
+        load_at_end=load_at_end,
+    )
 
     print(f"{'drill':<28} {'result':<8} {'checks':>7} {'seconds':>8}")
     for result in results:

@@ -76,6 +76,19 @@ def wait_for(
         time.sleep(interval)
 
 
+def wait_for_cell_on_ring(region: LocalRegion, cell: str, timeout: float = 30) -> float:
+    """Wait until the router has cell back on its ring; return the seconds it took.
+
+    A cell whose agent is down fails the router's health checks (its /healthz is denied),
+    so its users go to another cell until its health checks pass again.
+    """
+    return wait_for(
+        lambda: region.router_health().get(cell) is True,
+        f"the router to put {cell} back on its ring",
+        timeout,
+    )
+
+
 def token_minter(region: LocalRegion) -> Callable[[str], str]:
     """Return caller -> token, one long-lived token per caller, minted on first use."""
     tokens: dict[str, str] = {}

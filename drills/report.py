@@ -13,6 +13,9 @@ from typing import Any
 
 from drills.result import DrillResult
 
+# The 1, 5 and 15 minute load averages of os.getloadavg().
+LoadAverages = tuple[float, float, float]
+
 INTRODUCTION = """\
 Each drill injects one fault into the local region (`scripts/local-region`): a bundle
 repository served by moto on loopback, one real Envoy sidecar and policy agent per cell in
@@ -79,12 +82,31 @@ def _verdict(result: DrillResult) -> str:
     return "fail (safety)" if not result.safety_passed else "fail (timing)"
 
 
-def render_markdown(results: Sequence[DrillResult], *, revision: str, machine: str) -> str:
+def format_load(load: LoadAverages | None) -> str:
+    """Format 1, 5 and 15 minute load averages as "1.20, 0.90, 0.70"."""
+    if load is None:
+        return "unknown"
+    return ", ".join(f"{value:.2f}" for value in load)
+
+
+def render_markdown(
+    results: Sequence[DrillResult],
+    *,
+    revision: str,
+    machine: str,
+    load_at_start: LoadAverages | None = None,
+    load_at_end: LoadAverages | None = None,
+) -> str:
     """Render results as the Markdown page that the README links to."""
     quick = any(result.quick for result in results)
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = ["# Drills: sovereign control under faults", "", INTRODUCTION]
     lines.append(f"Measured {when} at commit `{revision}` on {machine}.")
+    # Other work on the machine slows every drill, so the load shows how busy it was.
+    lines.append(
+        f"Load average (1, 5, 15 min) at the start: {format_load(load_at_start)}; "
+        f"at the end: {format_load(load_at_end)}."
+    )
     if quick:
         lines.append("These are figures of the short (`--quick`) drills.")
     lines.append("")
@@ -136,18 +158,27 @@ def write_results(
     json_path: Path,
     *,
     root: Path,
+    load_at_start: LoadAverages | None = None,
+    load_at_end: LoadAverages | None = None,
 ) -> None:
     """Write results to markdown_path and json_path, creating their folders."""
     revision = git_revision(root)
     machine = machine_description()
     markdown_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.parent.mkdir(parents=True, exist_ok=True)
-    markdown_path.write_text(
-        render_markdown(results, revision=revision, machine=machine), encoding="utf-8"
+    page = render_markdown(
+        results,
+        revision=revision,
+        machine=machine,
+        load_at_start=load_at_start,
+        load_at_end=load_at_end,
     )
+    markdown_path.write_text(page, encoding="utf-8")
     document = {
         "revision": revision,
         "machine": machine,
+        "load_average_at_start": list(load_at_start) if load_at_start else None,
+        "load_average_at_end": list(load_at_end) if load_at_end else None,
         "results": [result.to_dict() for result in results],
     }
     json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

@@ -42,6 +42,7 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
         ready_seconds = time.monotonic() - started
         status = agent_status.bundle_status(cell.agent_url, region.bundle_name)
         restarted_revision = region.active_revision(cell.name)
+        harness.wait_for_cell_on_ring(region, cell.name)
         after_router = decisions.take_decisions(router, probes)
         after_sidecar = decisions.take_decisions(sidecar, probes)
 

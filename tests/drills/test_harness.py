@@ -76,6 +76,22 @@ def test_report_lists_figures_tables_and_checks():
     assert "at commit `abc1234` on 2 cores" in page
 
 
+def test_report_states_load_at_start_and_end():
+    result = DrillResult("cell-down", "7. Cell down", quick=False)
+    result.check("no user of another cell had a failed request", True)
+    page = render_markdown(
+        [result],
+        revision="abc1234",
+        machine="2 cores",
+        load_at_start=(1.5, 1.25, 0.5),
+        load_at_end=(2.0, 1.75, 1.0),
+    )
+    assert (
+        "Load average (1, 5, 15 min) at the start: 1.50, 1.25, 0.50; "
+        "at the end: 2.00, 1.75, 1.00." in page
+    )
+
+
 def test_report_names_a_safety_failure():
     result = DrillResult("hostile-requests", "8. Hostile", quick=True)
     result.check("no input that must be denied reached a service", False, "x: 200")
