@@ -6,6 +6,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 
@@ -24,12 +25,24 @@ EXAMPLE_CALLER = "orders-web"
 EXAMPLE_TOKEN_TTL_SECONDS = 3600
 
 
+# Exit status of a --check that SIGINT or SIGTERM cut short, as a shell reports SIGINT.
+INTERRUPTED_STATUS = 130
+USAGE_ERROR_STATUS = 2
+
+
 class Stopped(Exception):
     """SIGINT or SIGTERM arrived."""
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, without the usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_ERROR_STATUS, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog=PROG,
         description=(
             "Run a region of cells on this machine: per cell a sample service behind an "
@@ -91,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     stop_requested = threading.Event()
     _install_signal_handlers(stop_requested)
+    region: LocalRegion | None = None
+    stopped = False
     try:
         region = LocalRegion(
             cells=args.cells,
@@ -101,18 +116,28 @@ def main(argv: list[str] | None = None) -> int:
             ready_timeout_seconds=args.timeout,
             progress=lambda line: print(f"{PROG}: {line}", flush=True),
         )
-        with region:
-            print(f"{PROG}: region up in {region.bring_up_seconds:.1f} s", flush=True)
-            if args.check:
-                return run_check(region)
+        region.start()
+        print(f"{PROG}: region up in {region.bring_up_seconds:.1f} s", flush=True)
+        if args.check:
+            status = run_check(region)
+        else:
             serve(region, stop_requested)
-            return 0
+            status = 0
     except Stopped:
-        print(f"{PROG}: stopped; every process of the region has exited", flush=True)
-        return 0
-    except (LocalRegionError, SpecError) as error:
+        stopped = True
+        status = INTERRUPTED_STATUS if args.check else 0
+    except (LocalRegionError, SpecError, OSError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr, flush=True)
-        return 1
+        status = 1
+    finally:
+        # From here on a signal no longer interrupts anything, so the take-down runs to
+        # its end. start() has already taken down a region whose bring-up failed.
+        stop_requested.set()
+        if region is not None:
+            region.stop()
+    if stopped:
+        print(f"{PROG}: stopped; every process of the region has exited", flush=True)
+    return status
 
 
 def run_check(region: LocalRegion) -> int:

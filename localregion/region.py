@@ -11,6 +11,7 @@ Every process binds 127.0.0.1 and is stopped by this object, by process group, w
 import copy
 import json
 import logging
+import math
 import os
 import shutil
 import time
@@ -39,6 +40,8 @@ STATE_FILE = "region.json"
 # Subdirectories and files this module creates in the run directory, and removes again
 # at the next bring-up. Nothing else in the run directory is touched.
 RUN_DIR_ENTRIES = ("keys", "bundles", "cells", "router", "logs", STATE_FILE)
+# Marks a directory as a run directory, so that cleaning it never deletes a user's files.
+RUN_DIR_MARKER = ".local-region-run-dir"
 ROUTER_PROCESS = "router"
 # The policy agent's histogram of ext_authz decision time, in seconds.
 DECISION_LATENCY_METRIC = "envoy_ext_authz_wasm_decision_duration_seconds"
@@ -69,6 +72,8 @@ class LocalRegion:
             raise LocalRegionError(
                 f"invalid base port {base_port!r}; expected 0 (free ports) or a port number"
             )
+        _check_positive_seconds("bring-up timeout", ready_timeout_seconds)
+        _check_polling(polling_min_delay_seconds, polling_max_delay_seconds)
         self.region = region
         self.bundle_name = bundle_name
         self.run_dir = Path(run_dir).resolve()
@@ -134,9 +139,9 @@ class LocalRegion:
         deadline = Deadline(self.ready_timeout_seconds)
         # Every check that can reject the request runs before anything is written.
         self._check_run_dir_free()
+        self._plan_cells()
         if self.tools is None:
             self.tools = find_tools()
-        self._plan_cells()
         self._clean_run_dir()
         self._started = True
         try:
@@ -209,6 +214,10 @@ class LocalRegion:
         check_ports_free(self.ports.by_component([cell.name for cell in self.cells]))
 
     def _check_run_dir_free(self) -> None:
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise LocalRegionError(
+                f"invalid run directory {self.run_dir}: it is a file; pass a directory path"
+            )
         state_path = self.run_dir / STATE_FILE
         if state_path.exists():
             try:
@@ -220,9 +229,19 @@ class LocalRegion:
                     f"a local region started by pid {owner} is still running from "
                     f"{self.run_dir}; stop it first, or pass another run directory"
                 )
+        if self.run_dir.is_dir() and not (self.run_dir / RUN_DIR_MARKER).exists():
+            foreign = sorted(
+                path.name for path in self.run_dir.iterdir() if path.name not in RUN_DIR_ENTRIES
+            )
+            if foreign:
+                raise LocalRegionError(
+                    f"invalid run directory {self.run_dir}: it holds files no local region "
+                    f"wrote ({', '.join(foreign[:3])}); pass a new or empty directory"
+                )
 
     def _clean_run_dir(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / RUN_DIR_MARKER).touch()
         for entry in RUN_DIR_ENTRIES:
             path = self.run_dir / entry
             if path.is_dir():
@@ -573,6 +592,28 @@ class _StepPrinter:
         self.number += 1
         elapsed = time.monotonic() - self.started_at
         self.emit(f"[{self.number}/{self.total}] {elapsed:5.1f} s  {message}")
+
+
+def _check_positive_seconds(what: str, value: object) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise LocalRegionError(f"invalid {what} {value!r}; expected a number of seconds above 0")
+
+
+def _check_polling(minimum: object, maximum: object) -> None:
+    for what, value in (("minimum", minimum), ("maximum", maximum)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3_600:
+            raise LocalRegionError(
+                f"invalid {what} polling delay {value!r}; expected whole seconds from 1 to 3600"
+            )
+    if maximum < minimum:
+        raise LocalRegionError(
+            f"invalid maximum polling delay {maximum}; expected at least the minimum, {minimum}"
+        )
 
 
 def _pid_alive(pid: int) -> bool:

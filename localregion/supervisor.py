@@ -9,8 +9,9 @@ import logging
 import os
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from localregion.errors import LocalRegionError
 log = logging.getLogger(__name__)
 
 DEFAULT_STOP_TIMEOUT_SECONDS = 10.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass
@@ -72,7 +74,9 @@ class Supervisor:
             raise LocalRegionError(f"{name} is already running (pid {current.pid})")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}.log"
-        with log_path.open("ab") as output:
+        # A stop signal whose handler raised between Popen and the bookkeeping below would
+        # leave a child that stop_all cannot find, so such signals wait for the bookkeeping.
+        with log_path.open("ab") as output, signals_deferred():
             try:
                 popen = subprocess.Popen(
                     list(argv),
@@ -85,8 +89,8 @@ class Supervisor:
                 )
             except OSError as error:
                 raise LocalRegionError(f"{name}: failed to start {argv[0]}: {error}") from error
-        process = ManagedProcess(name=name, argv=list(argv), popen=popen, log_path=log_path)
-        self._processes[name] = process
+            process = ManagedProcess(name=name, argv=list(argv), popen=popen, log_path=log_path)
+            self._processes[name] = process
         log.info("started %s (pid %d), output in %s", name, popen.pid, log_path)
         return process
 
@@ -125,6 +129,30 @@ class Supervisor:
         """Stop every process, the most recently started first."""
         for name in reversed(list(self._processes)):
             self.stop(name, timeout)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back while the block runs, then deliver the first one received.
+
+    Only the main thread can change signal handlers; elsewhere the block runs unguarded.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {
+        sig: signal.signal(sig, lambda signum, _frame: received.append(signum))
+        for sig in STOP_SIGNALS
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            # None means a handler installed outside Python; the default is the closest.
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        if received:
+            signal.raise_signal(received[0])
 
 
 def _stop_group(process: ManagedProcess, timeout: float) -> None:

@@ -25,6 +25,22 @@ ROOT = Path(__file__).resolve().parents[2]
         ({"cells": 3, "eu_cells": 3}, "invalid EU cell count 3; expected 1 to 2 so that"),
         ({"agent_transport": "udp"}, "invalid agent transport 'udp'; expected one of tcp, unix"),
         ({"base_port": -1}, "invalid base port -1; expected 0 (free ports) or a port number"),
+        (
+            {"ready_timeout_seconds": 0},
+            "invalid bring-up timeout 0; expected a number of seconds above 0",
+        ),
+        (
+            {"ready_timeout_seconds": float("nan")},
+            "invalid bring-up timeout nan; expected a number of seconds above 0",
+        ),
+        (
+            {"polling_min_delay_seconds": 0},
+            "invalid minimum polling delay 0; expected whole seconds from 1 to 3600",
+        ),
+        (
+            {"polling_min_delay_seconds": 5, "polling_max_delay_seconds": 2},
+            "invalid maximum polling delay 2; expected at least the minimum, 5",
+        ),
     ],
 )
 def test_invalid_argument_is_rejected(tmp_path, arguments, message):
@@ -76,6 +92,34 @@ def test_run_dir_of_live_region_is_rejected(tmp_path):
     assert sorted(path.name for path in run_dir.iterdir()) == [STATE_FILE]
 
 
+def test_run_dir_with_foreign_files_is_rejected(tmp_path):
+    run_dir = tmp_path / "home"
+    run_dir.mkdir()
+    (run_dir / "notes.txt").write_text("keep me")
+    (run_dir / "logs").mkdir()
+
+    with pytest.raises(LocalRegionError) as error:
+        LocalRegion(run_dir=run_dir).start()
+
+    assert str(error.value) == (
+        f"invalid run directory {run_dir}: it holds files no local region wrote (notes.txt); "
+        "pass a new or empty directory"
+    )
+    assert sorted(path.name for path in run_dir.iterdir()) == ["logs", "notes.txt"]
+
+
+def test_run_dir_that_is_a_file_is_rejected(tmp_path):
+    run_dir = tmp_path / "file"
+    run_dir.write_text("")
+
+    with pytest.raises(LocalRegionError) as error:
+        LocalRegion(run_dir=run_dir).start()
+
+    assert str(error.value) == (
+        f"invalid run directory {run_dir}: it is a file; pass a directory path"
+    )
+
+
 def test_missing_tool_names_path_and_fix(tmp_path):
     with pytest.raises(LocalRegionError) as error:
         find_tools(tmp_path)
@@ -86,19 +130,70 @@ def test_missing_tool_names_path_and_fix(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("arguments", "message"),
+    ("arguments", "status", "message"),
     [
-        (["--cells", "1"], "scripts/local-region: error: invalid cell count 1; expected 2 to 20\n"),
+        (["--cells", "1"], 1, "error: invalid cell count 1; expected 2 to 20"),
         (
             ["--eu-cells", "5"],
-            "scripts/local-region: error: invalid EU cell count 5; expected 1 to 2 so that the "
-            "region has cells of both jurisdictions\n",
+            1,
+            "error: invalid EU cell count 5; expected 1 to 2 so that the region has cells of "
+            "both jurisdictions",
+        ),
+        (
+            ["--base-port", "80"],
+            1,
+            "error: invalid --base-port 80: 3 cells need ports up to 120; expected 0 (free "
+            "ports) or a port from 1024 to 65495",
+        ),
+        (
+            ["--timeout", "-5"],
+            1,
+            "error: invalid bring-up timeout -5.0; expected a number of seconds above 0",
+        ),
+        (
+            ["--cells", "three"],
+            2,
+            "error: argument --cells: invalid int value: 'three'; see scripts/local-region --help",
+        ),
+        (
+            ["--agent-transport", "udp"],
+            2,
+            "error: argument --agent-transport: invalid choice: 'udp' (choose from 'tcp', "
+            "'unix'); "
+            "see scripts/local-region --help",
+        ),
+        (
+            ["--nodes", "2"],
+            2,
+            "error: unrecognized arguments: --nodes 2; see scripts/local-region --help",
         ),
     ],
 )
-def test_command_line_error_is_one_line(tmp_path, arguments, message):
-    result = subprocess.run(
-        [sys.executable, "-m", "localregion", "--run-dir", str(tmp_path / "run"), *arguments],
+def test_command_line_error_is_one_line(tmp_path, arguments, status, message):
+    result = run_command_line(["--run-dir", str(tmp_path / "run"), *arguments])
+
+    assert result.returncode == status
+    assert result.stderr == f"scripts/local-region: {message}\n"
+    assert result.stdout == ""
+    assert not (tmp_path / "run").exists()
+
+
+def test_command_line_rejects_foreign_run_dir(tmp_path):
+    (tmp_path / "notes.txt").write_text("keep me")
+
+    result = run_command_line(["--run-dir", str(tmp_path), "--base-port", "0"])
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"scripts/local-region: error: invalid run directory {tmp_path}: it holds files no "
+        "local region wrote (notes.txt); pass a new or empty directory\n"
+    )
+    assert [path.name for path in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def run_command_line(arguments: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "localregion", *arguments],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -106,10 +201,6 @@ def test_command_line_error_is_one_line(tmp_path, arguments, message):
         timeout=60,
         check=False,
     )
-
-    assert result.returncode == 1
-    assert result.stderr == message
-    assert result.stdout == ""
 
 
 def find_free_base_port() -> int:

@@ -1,6 +1,7 @@
 """The process supervisor stops whole process groups and frees their ports."""
 
 import os
+import signal
 import sys
 import textwrap
 
@@ -9,7 +10,7 @@ import pytest
 from localregion.errors import LocalRegionError
 from localregion.ports import is_port_free, is_port_listening, plan_ports
 from localregion.readiness import Deadline, port_listening, wait_until
-from localregion.supervisor import Supervisor
+from localregion.supervisor import Supervisor, signals_deferred
 
 # Listens on a port, then forks a child that inherits the listening socket, so the port
 # is free only when both are gone.
@@ -151,3 +152,38 @@ def test_second_start_of_running_name_is_rejected(tmp_path):
             supervisor.start("sleeper", [sys.executable, "-c", "pass"])
 
         assert str(error.value) == f"sleeper is already running (pid {first.pid})"
+
+
+class Interrupted(Exception):
+    """Raised by the test's SIGTERM handler."""
+
+
+def raise_interrupted(_signum, _frame):
+    raise Interrupted
+
+
+def test_deferred_signal_arrives_after_block():
+    previous = signal.signal(signal.SIGTERM, raise_interrupted)
+    steps = []
+    try:
+        with pytest.raises(Interrupted), signals_deferred():
+            signal.raise_signal(signal.SIGTERM)
+            steps.append("block ran to its end")
+        handler = signal.getsignal(signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    assert steps == ["block ran to its end"]
+    assert handler is raise_interrupted
+
+
+def test_block_without_signal_raises_nothing():
+    previous = signal.signal(signal.SIGTERM, raise_interrupted)
+    try:
+        with signals_deferred():
+            pass
+        handler = signal.getsignal(signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    assert handler is raise_interrupted
