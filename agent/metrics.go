@@ -1,0 +1,55 @@
+package main
+
+import (
+	"errors"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/plugins"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// decisionDurationMetric is the histogram of the time from receiving a Check to having its
+// response, in seconds, exported on OPA's /metrics. Its outcome label is allowed, denied,
+// or the reason of an agent-side denial (request-invalid, policy-unavailable,
+// policy-error).
+const decisionDurationMetric = "envoy_ext_authz_wasm_decision_duration_seconds"
+
+// Bucket bounds in seconds. A WebAssembly decision of the project's policy takes tens of
+// microseconds to a few milliseconds, so the bounds are dense there.
+var decisionDurationBuckets = []float64{
+	0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+}
+
+type decisionMetrics struct {
+	duration *prometheus.HistogramVec
+}
+
+// newDecisionMetrics registers the histogram with the manager's Prometheus registry. A
+// histogram that an earlier instance of the plugin registered is reused.
+func newDecisionMetrics(manager *plugins.Manager) *decisionMetrics {
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    decisionDurationMetric,
+		Help:    "Time to decide an ext_authz Check with the bundle's WebAssembly module, in seconds.",
+		Buckets: decisionDurationBuckets,
+	}, []string{"outcome"})
+
+	registry := manager.PrometheusRegister()
+	if registry == nil {
+		return &decisionMetrics{duration: duration}
+	}
+	if err := registry.Register(duration); err != nil {
+		var registered prometheus.AlreadyRegisteredError
+		if errors.As(err, &registered) {
+			if existing, ok := registered.ExistingCollector.(*prometheus.HistogramVec); ok {
+				return &decisionMetrics{duration: existing}
+			}
+		}
+		manager.Logger().Error("Policy agent: registering %s failed: %v.", decisionDurationMetric, err)
+	}
+	return &decisionMetrics{duration: duration}
+}
+
+func (m *decisionMetrics) observe(outcome string, elapsed time.Duration) {
+	m.duration.WithLabelValues(outcome).Observe(elapsed.Seconds())
+}
