@@ -33,6 +33,8 @@ class ResourceRecord:
     dependencies: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     secret_inputs: list[str] = field(default_factory=list)
+    additional_secret_outputs: list[str] = field(default_factory=list)
+    """Outputs the program asked the engine to keep secret, such as a generated private key."""
     component_outputs: dict[str, Any] | None = None
     secret_outputs: list[str] = field(default_factory=list)
     """Top-level names of the registered component outputs that hold a secret."""
@@ -92,13 +94,14 @@ class Recording:
         return (stacks[0].component_outputs or {}) if stacks else {}
 
     def to_json(self, redact_secrets: bool = True) -> list[dict[str, Any]]:
-        """Return the records as JSON values, with each secret input shown as `[secret]`."""
+        """Return the records as JSON values, with each secret input and output as `[secret]`."""
         records = []
         for record in self.resources:
             item = asdict(record)
             if redact_secrets:
                 for name in record.secret_inputs:
                     item["inputs"][name] = "[secret]"
+                for name in [*record.secret_inputs, *record.additional_secret_outputs]:
                     if name in item["outputs"]:
                         item["outputs"][name] = "[secret]"
                 for name in record.secret_outputs:
@@ -132,6 +135,7 @@ class RecordingMonitor(MockMonitor):
                 key: list(value.urns) for key, value in request.propertyDependencies.items()
             },
             secret_inputs=secret_inputs,
+            additional_secret_outputs=list(dict.fromkeys(request.additionalSecretOutputs)),
         )
         if request.type != STACK_TYPE and custom:
             record.outputs, _ = plain_properties(response.object)
