@@ -15,6 +15,7 @@ from pulumi_policy import (
     EnforcementLevel,
     Policy,
     PolicyConfigSchema,
+    PolicyResource,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationArgs,
@@ -32,6 +33,18 @@ CLOUDS = ("aws", "gcp", "kubernetes")
 
 ResourceCheck = Callable[[list[Record], Findings, Mapping[str, Any]], None]
 StackCheck = Callable[[StackView, Findings, Mapping[str, Any]], None]
+
+
+# The view of the last resource list seen. The offline runner hands every stack policy the
+# same list, so the view is built once per run; the engine sends each policy a new list.
+_last_view: tuple[list[PolicyResource], StackView] | None = None
+
+
+def _stack_view(resources: list[PolicyResource]) -> StackView:
+    global _last_view
+    if _last_view is None or _last_view[0] is not resources:
+        _last_view = (resources, StackView(resources))
+    return _last_view[1]
 
 
 @dataclass(frozen=True)
@@ -60,7 +73,9 @@ class Rule:
         return "resource" if self.resource_check is not None else "stack"
 
     def defaults(self) -> dict[str, Any]:
-        return {key: schema["default"] for key, schema in self.config.items() if "default" in schema}
+        return {
+            key: schema["default"] for key, schema in self.config.items() if "default" in schema
+        }
 
     def policy(self) -> Policy:
         schema = PolicyConfigSchema(properties=dict(self.config)) if self.config else None
@@ -89,6 +104,6 @@ class Rule:
 
     def _validate_stack(self, args: StackValidationArgs, report_violation: ReportViolation) -> None:
         findings = Findings()
-        view = StackView(args.resources)
+        view = _stack_view(args.resources)
         self.stack_check(view, findings, self._settings(args.get_config()))
         findings.report(report_violation, with_urns=True)

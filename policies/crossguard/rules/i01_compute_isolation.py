@@ -212,7 +212,11 @@ def _check_taint_alone(workload: Workload, plane: str, findings: Findings) -> No
     elif tolerated or selects:
         findings.violation(
             f"{workload.ref.title}: {plane}-plane pods "
-            + ("tolerate the data-plane taint " + DATA_TAINT if tolerated else "select data-plane nodes"),
+            + (
+                "tolerate the data-plane taint " + DATA_TAINT
+                if tolerated
+                else "select data-plane nodes"
+            ),
             workload.ref.urn,
         )
 

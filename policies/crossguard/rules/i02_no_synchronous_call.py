@@ -5,12 +5,11 @@ control or governance plane; the agent fetches bundles in the background."""
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from ..findings import Findings
 from ..values import is_unknown
 from ..view.agent import AgentConfig
-from ..view.envoy import EnvoyBootstrap, Endpoint, is_bootstrap, parse_bootstrap
+from ..view.documents import InvalidDocument, parse_yaml
+from ..view.envoy import Endpoint, EnvoyBootstrap, is_bootstrap, parse_bootstrap
 from ..view.graph import StackView
 from ..view.model import ConfigMap, Container, Record, Workload
 from ..view.pods import pod_configs, shares_volume
@@ -30,13 +29,15 @@ def config_map_documents(config_map: ConfigMap, findings: Findings) -> list[tupl
         if not isinstance(text, str):
             continue
         try:
-            documents.append((key, yaml.safe_load(text)))
-        except yaml.YAMLError:
+            documents.append((key, parse_yaml(text)))
+        except InvalidDocument:
             continue
     return documents
 
 
-def bootstraps(records: list[Record], findings: Findings) -> list[tuple[ConfigMap, str, EnvoyBootstrap]]:
+def bootstraps(
+    records: list[Record], findings: Findings
+) -> list[tuple[ConfigMap, str, EnvoyBootstrap]]:
     found = []
     for config_map in (r for r in records if isinstance(r, ConfigMap)):
         for key, document in config_map_documents(config_map, findings):
@@ -60,7 +61,9 @@ def authz_targets(bootstrap: EnvoyBootstrap) -> list[tuple[str, str, tuple[Endpo
     return found
 
 
-def check_authz_target(records: list[Record], findings: Findings, _config: Mapping[str, Any]) -> None:
+def check_authz_target(
+    records: list[Record], findings: Findings, _config: Mapping[str, Any]
+) -> None:
     for config_map, key, bootstrap in bootstraps(records, findings):
         where = f"{config_map.ref.title} ({key})"
         for listener, target, endpoints in authz_targets(bootstrap):
@@ -71,7 +74,9 @@ def check_authz_target(records: list[Record], findings: Findings, _config: Mappi
                 )
                 continue
             if not endpoints:
-                findings.violation(f"{where}: listener {listener} authorizes against {target}, which has no endpoint")
+                findings.violation(
+                    f"{where}: listener {listener} authorizes against {target}, which has no endpoint"
+                )
             for endpoint in endpoints:
                 if not endpoint.is_local:
                     findings.violation(

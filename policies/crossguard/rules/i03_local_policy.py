@@ -9,8 +9,8 @@ from ..findings import Findings
 from ..view.agent import REGO_PLUGIN, WASM_PLUGIN, is_agent_config, parse_agent_config
 from ..view.envoy import EnvoyBootstrap
 from ..view.graph import StackView
-from ..view.model import ConfigMap, Record, Workload
-from ..view.pods import pod_configs, workload_plane
+from ..view.model import ConfigMap, Container, Record, Workload
+from ..view.pods import PodConfigs, pod_configs, workload_plane
 from .base import MANDATORY, Rule
 from .i02_no_synchronous_call import bootstraps, config_map_documents
 
@@ -22,8 +22,12 @@ def bootstrap_problems(bootstrap: EnvoyBootstrap) -> list[str]:
         if listener.endpoint.is_local:
             continue  # Outbound listeners on loopback serve the pod's own calls.
         for index, chain in enumerate(listener.chains):
+            if not bootstrap.fronts_local_service(chain):
+                continue
             if not chain.http:
-                problems.append(f"listener {listener.name} chain {index} is not HTTP and skips ext_authz")
+                problems.append(
+                    f"listener {listener.name} chain {index} is not HTTP and skips ext_authz"
+                )
                 continue
             if not chain.authz:
                 problems.append(f"listener {listener.name} has no ext_authz filter")
@@ -80,6 +84,8 @@ def check_workload_behind_sidecar(
             findings.violation(f"{workload.ref.title}: {item}", workload.ref.urn)
         if configs.unknown:
             continue
+        if not _application_containers(workload, configs):
+            continue  # A pod of proxies only, such as the router, serves no requests itself.
         if not configs.sidecars:
             findings.violation(
                 f"{workload.ref.title}: data-plane pods run no Envoy sidecar", workload.ref.urn
@@ -100,6 +106,13 @@ def check_workload_behind_sidecar(
                     f"bundle's WebAssembly module (plugin {config.plugin or 'missing'})",
                     workload.ref.urn,
                 )
+
+
+def _application_containers(workload: Workload, configs: PodConfigs) -> list[Container]:
+    infrastructure = {
+        id(container) for container, _ in (*configs.sidecars, *configs.agents, *configs.collectors)
+    }
+    return [c for c in workload.pod.containers if id(c) not in infrastructure]
 
 
 RULES = [

@@ -6,7 +6,13 @@ from typing import Any
 
 from ..findings import Findings
 from ..values import is_unknown
-from ..view.agent import SKIP_VERIFY_FLAGS, AgentConfig, is_agent_config, parse_agent_config, skips_verification
+from ..view.agent import (
+    SKIP_VERIFY_FLAGS,
+    AgentConfig,
+    is_agent_config,
+    parse_agent_config,
+    skips_verification,
+)
 from ..view.model import ConfigMap, Record, Workload
 from .base import MANDATORY, Rule
 from .i02_no_synchronous_call import config_map_documents
@@ -29,7 +35,9 @@ def signing_problems(config: AgentConfig) -> list[str]:
     return problems
 
 
-def check_bundles_signed(records: list[Record], findings: Findings, _config: Mapping[str, Any]) -> None:
+def check_bundles_signed(
+    records: list[Record], findings: Findings, _config: Mapping[str, Any]
+) -> None:
     for config_map in (r for r in records if isinstance(r, ConfigMap)):
         for key, document in config_map_documents(config_map, findings):
             if is_agent_config(document):

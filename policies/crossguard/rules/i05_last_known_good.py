@@ -24,7 +24,9 @@ def persistence_problems(config: AgentConfig) -> list[str]:
     return problems
 
 
-def check_agent_persists(records: list[Record], findings: Findings, _config: Mapping[str, Any]) -> None:
+def check_agent_persists(
+    records: list[Record], findings: Findings, _config: Mapping[str, Any]
+) -> None:
     for config_map in (r for r in records if isinstance(r, ConfigMap)):
         for key, document in config_map_documents(config_map, findings):
             if is_agent_config(document):

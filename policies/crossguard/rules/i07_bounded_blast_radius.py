@@ -7,8 +7,8 @@ from typing import Any
 from ..findings import Findings
 from ..values import as_int, is_unknown
 from ..view.graph import CELL_COMPONENT, StackView
-from ..view.model import Component
 from ..view.mapping import COMPONENT_PACKAGE
+from ..view.model import Component
 from .base import MANDATORY, Rule
 
 REGION_COMPONENT = f"{COMPONENT_PACKAGE}:index:Region"
@@ -72,7 +72,9 @@ def wave_problems(waves: Any, canary: Any, cells: list[str], max_wave: int) -> l
         problems.append(f"cell {cell} is in no wave")
     for index, wave in enumerate(waves[1:], start=1):
         if len(wave) > max_wave:
-            problems.append(f"wave {index} holds {len(wave)} cells, above the maximum of {max_wave}")
+            problems.append(
+                f"wave {index} holds {len(wave)} cells, above the maximum of {max_wave}"
+            )
     return problems
 
 

@@ -22,7 +22,9 @@ def _checks_spiffe_ids(tls: TlsContext) -> bool:
     )
 
 
-def listener_problems(bootstrap: EnvoyBootstrap, external_ports: set[int], internal_ports: set[int]) -> list[str]:
+def listener_problems(
+    bootstrap: EnvoyBootstrap, external_ports: set[int], internal_ports: set[int]
+) -> list[str]:
     """Return what lets a connection into the pod without the right TLS.
 
     A listener that only external Services reach (the cell's ingress) needs TLS; every
@@ -77,7 +79,9 @@ def check_mtls(view: StackView, findings: Findings, _config: Mapping[str, Any]) 
         external = {e.container_port for e in exposed if e.external}
         internal = {e.container_port for e in exposed if not e.external}
         for sidecar, bootstrap in configs.sidecars:
-            problems = listener_problems(bootstrap, external, internal) + upstream_problems(bootstrap)
+            problems = listener_problems(bootstrap, external, internal) + upstream_problems(
+                bootstrap
+            )
             for problem in problems:
                 findings.violation(
                     f"{workload.ref.title}: sidecar {sidecar.name}: {problem}", workload.ref.urn

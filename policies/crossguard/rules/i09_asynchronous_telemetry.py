@@ -7,7 +7,12 @@ from urllib.parse import urlsplit
 
 from ..findings import Findings
 from ..values import is_unknown
-from ..view.collector import MEMORY_LIMITER, CollectorConfig, is_collector_config, parse_collector_config
+from ..view.collector import (
+    MEMORY_LIMITER,
+    CollectorConfig,
+    is_collector_config,
+    parse_collector_config,
+)
 from ..view.envoy import is_loopback
 from ..view.graph import StackView
 from ..view.model import ConfigMap, Record, Workload
@@ -49,7 +54,9 @@ def collector_problems(config: CollectorConfig, max_queue: int) -> list[str]:
     return sorted(set(problems), key=problems.index)
 
 
-def check_collector_bounded(records: list[Record], findings: Findings, config: Mapping[str, Any]) -> None:
+def check_collector_bounded(
+    records: list[Record], findings: Findings, config: Mapping[str, Any]
+) -> None:
     max_queue = config.get("maxQueueSize", DEFAULT_MAX_QUEUE_SIZE)
     for config_map in (r for r in records if isinstance(r, ConfigMap)):
         for key, document in config_map_documents(config_map, findings):
@@ -85,7 +92,9 @@ def check_exports_locally(view: StackView, findings: Findings, _config: Mapping[
                     continue
                 value = container.env[variable]
                 if is_unknown(value):
-                    findings.unknown(workload.ref.title, f"{variable} of container {container.name}")
+                    findings.unknown(
+                        workload.ref.title, f"{variable} of container {container.name}"
+                    )
                 elif value is not None and not is_local_endpoint(value):
                     findings.violation(
                         f"{workload.ref.title}: container {container.name} exports telemetry "

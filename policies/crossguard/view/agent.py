@@ -52,12 +52,16 @@ def parse_agent_config(document: dict[str, Any]) -> AgentConfig:
             AgentBundle(
                 name=str(name),
                 persist=bundle.get("persist") is True,
-                signing_key_id=signing.get("keyid") if isinstance(signing.get("keyid"), str) else None,
+                signing_key_id=signing.get("keyid")
+                if isinstance(signing.get("keyid"), str)
+                else None,
                 service=bundle.get("service"),
             )
         )
     plugins = _dict(document.get("plugins"))
-    plugin = WASM_PLUGIN if WASM_PLUGIN in plugins else REGO_PLUGIN if REGO_PLUGIN in plugins else None
+    plugin = (
+        WASM_PLUGIN if WASM_PLUGIN in plugins else REGO_PLUGIN if REGO_PLUGIN in plugins else None
+    )
     address = _dict(plugins.get(plugin)).get("addr") if plugin else None
     directory = document.get("persistence_directory")
     return AgentConfig(

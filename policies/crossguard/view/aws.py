@@ -398,9 +398,7 @@ MAPPERS: dict[str, Callable[[Source], list[Record]]] = {
         "ingress"
     ),
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _vpc_security_group_rule("egress"),
-    "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": _peering(
-        "peering", "vpcId", "peerVpcId"
-    ),
+    "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": _peering("peering", "vpcId", "peerVpcId"),
     "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter": _peering(
         "peering acceptance", "vpcPeeringConnectionId"
     ),

@@ -46,7 +46,9 @@ def plain_labels(values: Any, carrier: str) -> Labels:
     if is_unknown(values):
         return Labels(values=UNKNOWN, carrier=carrier)
     mapping = as_dict(values)
-    return Labels(values={key: mapping[key] for key in LABEL_KEYS if key in mapping}, carrier=carrier)
+    return Labels(
+        values={key: mapping[key] for key in LABEL_KEYS if key in mapping}, carrier=carrier
+    )
 
 
 def kubernetes_labels(values: Any, carrier: str = "metadata.labels") -> Labels:
@@ -90,7 +92,9 @@ def sdk_parameters(package: str, module: str, class_name: str) -> frozenset[str]
     properties it was sent.
     """
     try:
-        sdk_module = importlib.import_module(package if module == "index" else f"{package}.{module}")
+        sdk_module = importlib.import_module(
+            package if module == "index" else f"{package}.{module}"
+        )
         resource_class = getattr(sdk_module, class_name)
         init = getattr(resource_class, "_internal_init", resource_class.__init__)
         return frozenset(inspect.signature(init).parameters)

@@ -67,6 +67,8 @@ class FilterChain:
     tls: TlsContext | None
     routes_without_authz: tuple[str, ...]
     """Routes or virtual hosts whose per-filter config disables ext_authz."""
+    route_clusters: tuple[str, ...] = ()
+    """Clusters the chain's routes send requests to."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,21 @@ class UpstreamCluster:
 class EnvoyBootstrap:
     listeners: tuple[Listener, ...]
     clusters: dict[str, UpstreamCluster]
+
+    def fronts_local_service(self, chain: FilterChain) -> bool:
+        """Tell whether the chain may send requests to a service in the pod.
+
+        A chain whose routes all go to clusters outside the pod forwards requests, as the
+        region's router does, and the sidecar of the workload it reaches authorizes them.
+        A chain with no route to a named cluster counts as fronting the pod.
+        """
+        if not chain.route_clusters:
+            return True
+        for name in chain.route_clusters:
+            cluster = self.clusters.get(name)
+            if cluster is None or any(endpoint.is_local for endpoint in cluster.endpoints):
+                return True
+        return False
 
     def authz_endpoints(self, authz: AuthzFilter) -> tuple[Endpoint, ...]:
         cluster = self.clusters.get(authz.cluster or "")
@@ -167,6 +184,7 @@ def _chain(chain: Any) -> FilterChain:
     http = False
     authz: list[AuthzFilter] = []
     routes_without_authz: list[str] = []
+    route_clusters: list[str] = []
     for network_filter in _list(chain.get("filters")):
         network_filter = _dict(network_filter)
         config = _dict(network_filter.get("typed_config"))
@@ -181,12 +199,27 @@ def _chain(chain: Any) -> FilterChain:
             if parsed is not None:
                 authz.append(parsed)
         routes_without_authz.extend(_routes_without_authz(_dict(config.get("route_config"))))
+        route_clusters.extend(_route_clusters(_dict(config.get("route_config"))))
     return FilterChain(
         http=http,
         authz=tuple(authz),
         tls=_tls(chain.get("transport_socket")),
         routes_without_authz=tuple(routes_without_authz),
+        route_clusters=tuple(route_clusters),
     )
+
+
+def _route_clusters(route_config: dict[str, Any]) -> list[str]:
+    found = []
+    for host in _list(route_config.get("virtual_hosts")):
+        for route in _list(_dict(host).get("routes")):
+            action = _dict(_dict(route).get("route"))
+            if isinstance(action.get("cluster"), str):
+                found.append(action["cluster"])
+            for weighted in _list(_dict(action.get("weighted_clusters")).get("clusters")):
+                if isinstance(_dict(weighted).get("name"), str):
+                    found.append(weighted["name"])
+    return found
 
 
 def _authz_filter(http_filter: dict[str, Any]) -> AuthzFilter | None:
@@ -245,7 +278,8 @@ def _tls(transport_socket: Any) -> TlsContext | None:
             if kind in matcher:
                 matchers.append((str(entry.get("san_type")), kind, str(matcher[kind])))
     has_certificate = bool(
-        _list(common.get("tls_certificates")) or _list(common.get("tls_certificate_sds_secret_configs"))
+        _list(common.get("tls_certificates"))
+        or _list(common.get("tls_certificate_sds_secret_configs"))
     )
     return TlsContext(
         require_client_certificate=config.get("require_client_certificate") is True,

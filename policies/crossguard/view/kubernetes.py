@@ -67,7 +67,9 @@ def labels(source: Source) -> Labels:
 
 def _has_metadata(type_token: str) -> bool:
     # Helm releases and YAML components are not objects of the API, and carry no metadata.
-    return not (type_token.startswith("kubernetes:helm.sh/") or type_token.startswith("kubernetes:yaml"))
+    return not (
+        type_token.startswith("kubernetes:helm.sh/") or type_token.startswith("kubernetes:yaml")
+    )
 
 
 def _metadata(source: Source) -> tuple[Any, Any]:
@@ -89,7 +91,9 @@ def _workload(source: Source) -> list[Record]:
     pod = UNKNOWN if is_unknown(template) else pod_spec(template or {})
     max_unavailable = None
     if kind == "Deployment":
-        max_unavailable = get_path(source.props, "spec", "strategy", "rollingUpdate", "maxUnavailable")
+        max_unavailable = get_path(
+            source.props, "spec", "strategy", "rollingUpdate", "maxUnavailable"
+        )
     return [
         Workload(
             ref=source.ref(SOURCE, kind),
@@ -108,7 +112,7 @@ def pod_spec(template: dict[str, Any]) -> PodSpec:
     spec = template.get("spec", {})
     if is_unknown(spec):
         spec = UNKNOWN
-    spec_get = (lambda key, default=None: UNKNOWN) if spec is UNKNOWN else spec.get  # noqa: E731
+    spec_get = (lambda key, default=None: UNKNOWN) if spec is UNKNOWN else spec.get
     pod_labels = get_path(template, "metadata", "labels", default={})
     return PodSpec(
         labels={} if pod_labels is None else pod_labels,
@@ -235,7 +239,9 @@ def _mounts(values: Any) -> Any:
             return UNKNOWN
         read_only = as_bool(value.get("readOnly", False))
         result.append(
-            Mount(volume=value.get("name"), path=value.get("mountPath"), read_only=read_only is True)
+            Mount(
+                volume=value.get("name"), path=value.get("mountPath"), read_only=read_only is True
+            )
         )
     return result
 
@@ -254,7 +260,9 @@ def _volumes(values: Any) -> Any:
                 source = candidate
                 reference = get_path(value, candidate, *reference_path) if reference_path else None
                 break
-        result[value.get("name")] = Volume(name=value.get("name"), source=source, reference=reference)
+        result[value.get("name")] = Volume(
+            name=value.get("name"), source=source, reference=reference
+        )
     return result
 
 
@@ -316,7 +324,9 @@ def _secret(source: Source) -> list[Record]:
 
 def _network_policy(source: Source) -> list[Record]:
     spec = source.get("spec", {})
-    records: list[Record] = [Labelled(ref=source.ref(SOURCE, "NetworkPolicy"), labels=labels(source))]
+    records: list[Record] = [
+        Labelled(ref=source.ref(SOURCE, "NetworkPolicy"), labels=labels(source))
+    ]
     if is_unknown(spec):
         return records
     for direction, peers_key in (("ingress", "from"), ("egress", "to")):

@@ -9,11 +9,10 @@ classified by its content, not by the image name, so a renamed image changes not
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from ..values import UNKNOWN, is_unknown
 from .agent import AgentConfig, is_agent_config, parse_agent_config
 from .collector import CollectorConfig, is_collector_config, parse_collector_config
+from .documents import InvalidDocument, parse_yaml
 from .envoy import EnvoyBootstrap, is_bootstrap, parse_bootstrap
 from .graph import StackView
 from .model import ConfigMap, Container, Workload
@@ -108,7 +107,11 @@ def _container_config(
     if is_unknown(path):
         found.unknown.append(f"arguments of container {container.name}")
         return None
-    if not isinstance(path, str) or is_unknown(container.mounts) or is_unknown(workload.pod.volumes):
+    if (
+        not isinstance(path, str)
+        or is_unknown(container.mounts)
+        or is_unknown(workload.pod.volumes)
+    ):
         if isinstance(path, str):
             found.unknown.append(f"volumes of container {container.name}")
         return None
@@ -136,8 +139,8 @@ def _container_config(
         )
         return None
     try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError:
+        document = parse_yaml(text)
+    except InvalidDocument:
         found.missing.append(f"{path} of container {container.name} is not valid YAML")
         return None
     return ContainerConfig(container, path, document)
