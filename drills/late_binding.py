@@ -111,7 +111,8 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
         )
         counter.start()
         time.sleep(rate_window_seconds)
-        requests_in_window = counter.count()
+        by_status = counter.count_by_status()
+        requests_in_window = sum(by_status.values())
         restarted = [
             cell.name
             for cell in region.cells
@@ -134,6 +135,11 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
     per_minute = requests_in_window * 60 / rate_window_seconds
     result.figure("repository requests, all agents", round(per_minute, 1), "per minute")
     result.figure("repository requests per agent", round(per_minute / agents, 1), "per minute")
+    # OPA sends the ETag of its active bundle, so an unchanged bundle costs a 304 and no body.
+    result.figure(
+        "repository responses in the window",
+        ", ".join(f"{count} x {status}" for status, count in sorted(by_status.items())) or "none",
+    )
     result.figure(
         "expected per agent from the polling delay",
         round(60 / ((POLLING_MIN_DELAY_SECONDS + POLLING_MAX_DELAY_SECONDS) / 2), 1),

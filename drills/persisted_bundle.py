@@ -17,9 +17,13 @@ def persisted_bundle_path(cell: Cell, bundle: str) -> Path:
 
 
 def bundle_members(path: Path) -> list[str]:
-    """Return the names of the files in a bundle archive."""
+    """Return the names of the files in a bundle archive, without a leading "/".
+
+    opa build writes names such as "/.signatures.json"; the leading slash is dropped so
+    that callers can compare with plain file names.
+    """
     with tarfile.open(fileobj=io.BytesIO(path.read_bytes()), mode="r:gz") as archive:
-        return archive.getnames()
+        return [name.lstrip("/") for name in archive.getnames()]
 
 
 def signing_key_id(cell: Cell, bundle: str) -> str | None:

@@ -10,7 +10,15 @@ from typing import ClassVar
 
 import pytest
 
-from drills import bundle_tampering, cli, decisions, hostile_tokens, http_probe, load_phases
+from drills import (
+    bundle_tampering,
+    cli,
+    decisions,
+    hostile_tokens,
+    http_probe,
+    load_phases,
+    repository_log,
+)
 from drills.hostile_requests import build_cases
 from drills.report import render_markdown
 from drills.result import DrillResult, Table
@@ -199,6 +207,26 @@ def test_decision_probes_cover_every_user_and_caller():
 
 def request(start: float, status: int, latency: float = 0.002) -> RequestResult:
     return RequestResult(0, start, latency, status, "", "GET", "http://127.0.0.1:1/", {}, b"")
+
+
+def test_repository_counter_reads_coloured_lines(tmp_path):
+    log = tmp_path / "repository.log"
+    log.write_text('127.0.0.1 - - [04/Dec/2026 15:00:00] "GET /b/old HTTP/1.1" 200 -\n')
+    counter = repository_log.RequestCounter(log, "bundles/authz/current/bundle.tar.gz")
+    counter.start()
+    with log.open("a") as output:
+        output.write(
+            "127.0.0.1 - - [04/Dec/2026 15:45:16] "
+            '"\x1b[36mGET /b/bundles/authz/current/bundle.tar.gz HTTP/1.1\x1b[0m" 304 -\n'
+            "127.0.0.1 - - [04/Dec/2026 15:45:17] "
+            '"GET /b/bundles/authz/current/bundle.tar.gz HTTP/1.1" 200 -\n'
+            "127.0.0.1 - - [04/Dec/2026 15:45:17] "
+            '"\x1b[32mPUT /b/bundles/authz/current/bundle.tar.gz HTTP/1.1\x1b[0m" 200 -\n'
+            "127.0.0.1 - - [04/Dec/2026 15:45:18] "
+            '"GET /b/bundles/authz/r2/bundle.tar.gz HTTP/1.1" 200 -\n'
+        )
+    assert counter.count() == 2
+    assert counter.count_by_status() == {200: 1, 304: 1}
 
 
 def test_split_phases_by_start_time():
