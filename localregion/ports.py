@@ -1,7 +1,9 @@
 """Port plan of the local region: which component listens where, checked before start."""
 
+import os
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from localregion.errors import LocalRegionError, PortInUseError
 
@@ -87,6 +89,68 @@ def is_port_listening(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.5)
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def group_listens_on(group: int, port: int) -> bool:
+    """Return whether a process of process group `group` has a TCP socket listening on port.
+
+    A free port checked before a start can be taken by another process before the component
+    binds it. The component then exits, but a readiness probe on the port can still succeed
+    against the other process, so bring-up checks who listens. Linux only: it reads /proc.
+    """
+    inodes = _listening_inodes(port)
+    if not inodes:
+        return False
+    for pid in _group_members(group):
+        try:
+            descriptors = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for descriptor in descriptors:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{descriptor}")
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                return True
+    return False
+
+
+def _listening_inodes(port: int) -> set[str]:
+    # Columns of /proc/net/tcp: sl, local address (hex IP:hex port), remote address,
+    # state (0A is LISTEN), ..., inode in column 10.
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if (
+                len(fields) > 9
+                and fields[3] == "0A"
+                and int(fields[1].rsplit(":", 1)[1], 16) == port
+            ):
+                inodes.add(fields[9])
+    return inodes
+
+
+def _group_members(group: int) -> list[int]:
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        # The command name in brackets may contain spaces, so fields count from its end:
+        # state, ppid, pgrp.
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == group:
+            members.append(int(entry))
+    return members
 
 
 def _free_port_plan(cell_count: int) -> PortPlan:

@@ -314,6 +314,7 @@ class LocalRegion:
             supervisor=self.supervisor,
             process=cell.process_name("service"),
         )
+        self.supervisor.check_listening(cell.process_name("service"), cell.ports.service)
 
     def _start_agent(self, cell: Cell) -> None:
         if cell.agent_transport == "unix":
@@ -348,6 +349,11 @@ class LocalRegion:
             supervisor=self.supervisor,
             process=process,
         )
+        ports = [cell.ports.agent_http, cell.ports.agent_diagnostic]
+        if cell.agent_transport == "tcp":
+            ports.append(cell.ports.agent_authz)
+        for port in ports:
+            self.supervisor.check_listening(process, port)
 
     def _start_sidecar(self, cell: Cell) -> None:
         self.supervisor.start(
@@ -374,6 +380,8 @@ class LocalRegion:
             supervisor=self.supervisor,
             process=process,
         )
+        for port in (cell.ports.sidecar, cell.ports.sidecar_admin):
+            self.supervisor.check_listening(process, port)
 
     def _start_router(self, deadline: Deadline) -> None:
         directory = self.run_dir / "router"
@@ -396,6 +404,8 @@ class LocalRegion:
             supervisor=self.supervisor,
             process=ROUTER_PROCESS,
         )
+        for port in (self._plan.router, self._plan.router_admin):
+            self.supervisor.check_listening(ROUTER_PROCESS, port)
         self.wait_for_router_health({cell.name: True for cell in self.cells}, deadline)
 
     def _envoy_argv(self, config: Path, service_node: str) -> list[str]:

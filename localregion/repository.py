@@ -101,6 +101,7 @@ class BundleRepository:
             supervisor=self.supervisor,
             process=PROCESS_NAME,
         )
+        self.supervisor.check_listening(PROCESS_NAME, self.port)
         client = self.client()
         client.create_bucket(Bucket=self.bucket)
         client.put_bucket_versioning(

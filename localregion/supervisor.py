@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localregion.errors import LocalRegionError
+from localregion.ports import group_listens_on
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,16 @@ class Supervisor:
             raise LocalRegionError(
                 f"{name} exited with status {code}; last output: {process.log_tail()} "
                 f"(full log: {process.log_path})"
+            )
+
+    def check_listening(self, name: str, port: int) -> None:
+        """Raise LocalRegionError unless process `name` or its group listens on port."""
+        process = self.get(name)
+        if not group_listens_on(process.pid, port):
+            self.check_running(name)
+            raise LocalRegionError(
+                f"port {port} answers, but not from {name} (pid {process.pid}): another "
+                "process took the port after it was checked free; start the region again"
             )
 
     def stop(self, name: str, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> None:

@@ -11,11 +11,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from localregion.ports import group_listens_on
 from wasm.build import BuildResult, build_bundle
 from wasm.data import Issuer
 from wasm.keys import KeyPair, generate_key_pair
@@ -26,6 +27,7 @@ from wasm.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER
 
 MOTO_SERVER = Path(sys.executable).parent / "moto_server"
 STARTUP_DEADLINE_SECONDS = 30
+START_ATTEMPTS = 3
 
 
 def free_port() -> int:
@@ -153,19 +155,47 @@ def second_bundle(
     )
 
 
+def start_server(
+    argv_for_port: Callable[[int], list[str]], ready_path: str
+) -> tuple[subprocess.Popen, str]:
+    """Start a server on a free port; return it and its endpoint once ready_path returns 200.
+
+    Another process can take the free port before the server binds it, and the readiness
+    probe would then reach that process. So the port must belong to the new server, or the
+    server is stopped and started again on another port, up to START_ATTEMPTS times.
+    """
+    for _ in range(START_ATTEMPTS):
+        port = free_port()
+        process = subprocess.Popen(
+            argv_for_port(port),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        endpoint = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_http(f"{endpoint}{ready_path}", process, STARTUP_DEADLINE_SECONDS)
+        except RuntimeError:
+            stop_process_group(process)
+            continue
+        except BaseException:
+            stop_process_group(process)
+            raise
+        if group_listens_on(process.pid, port):
+            return process, endpoint
+        stop_process_group(process)
+    raise RuntimeError(
+        f"{argv_for_port(0)[0]} could not keep a free port in {START_ATTEMPTS} tries"
+    )
+
+
 @pytest.fixture
 def moto_endpoint() -> Iterator[str]:
     """A moto S3 server on 127.0.0.1, stopped when the test ends, pass or fail."""
-    port = free_port()
-    process = subprocess.Popen(
-        [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    process, endpoint = start_server(
+        lambda port: [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)], "/moto-api/"
     )
     try:
-        endpoint = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{endpoint}/moto-api/", process, STARTUP_DEADLINE_SECONDS)
         yield endpoint
     finally:
         stop_process_group(process)
@@ -174,9 +204,8 @@ def moto_endpoint() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def opa_server(sample_bundle: BuildResult, keys: dict[str, KeyPair]) -> Iterator[str]:
     """`opa run --server` on the sample bundle, which it loads only if the signature verifies."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
+    process, endpoint = start_server(
+        lambda port: [
             str(opa_binary()),
             "run",
             "--server",
@@ -193,13 +222,9 @@ def opa_server(sample_bundle: BuildResult, keys: dict[str, KeyPair]) -> Iterator
             "--signing-alg",
             "ES256",
         ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        "/health?bundles",
     )
     try:
-        endpoint = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{endpoint}/health?bundles", process, STARTUP_DEADLINE_SECONDS)
         yield endpoint
     finally:
         stop_process_group(process)

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import sys
 import textwrap
 
@@ -187,3 +188,29 @@ def test_block_without_signal_raises_nothing():
         signal.signal(signal.SIGTERM, previous)
 
     assert handler is raise_interrupted
+
+
+def test_check_listening_accepts_own_port(tmp_path):
+    with Supervisor(tmp_path / "logs") as supervisor:
+        port, _parent, _child = start_server(supervisor, tmp_path, "server")
+
+        supervisor.check_listening("server", port)
+
+
+def test_check_listening_rejects_port_of_other_process(tmp_path):
+    with (
+        socket.socket() as other,
+        Supervisor(tmp_path / "logs") as supervisor,
+    ):
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        sleeper = supervisor.start("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"])
+
+        with pytest.raises(LocalRegionError) as error:
+            supervisor.check_listening("sleeper", port)
+
+    assert str(error.value) == (
+        f"port {port} answers, but not from sleeper (pid {sleeper.pid}): another process took "
+        "the port after it was checked free; start the region again"
+    )
