@@ -81,7 +81,7 @@ request_in(method, path, headers, jurisdiction) := {
 		}},
 		"source": {"address": {"socketAddress": {"address": "127.0.0.1", "portValue": 50000}}},
 		"destination": {"address": {"socketAddress": {"address": "127.0.0.1", "portValue": 8080}}},
-		"context_extensions": {"cell": "cell-1", "jurisdiction": jurisdiction, "region": "local"},
+		"contextExtensions": {"cell": "cell-1", "jurisdiction": jurisdiction, "region": "local"},
 	},
 	"parsed_query": {},
 }

@@ -194,7 +194,7 @@ def envoy_input(method: str, path: str, headers: dict, jurisdiction: str = "eu")
     return {
         "attributes": {
             "request": {"http": {"method": method, "path": path, "headers": headers}},
-            "context_extensions": {"cell": "cell-1", "jurisdiction": jurisdiction},
+            "contextExtensions": {"cell": "cell-1", "jurisdiction": jurisdiction},
         }
     }
 
