@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         "quick": args.quick,
         "machine": machine(),
         "tools": tool_versions(),
+        # The machine is shared: the load average says how busy it was besides this run.
+        "load_average_at_start": load_average(),
     }
 
     def progress(line: str) -> None:
@@ -118,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
         results["scale"] = measure_scale(plan["scale_cells"], workdir / "scale", progress)
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    results["load_average_at_end"] = load_average()
 
     json_path, markdown_path = write_results(results, out_dir)
     progress(f"wrote {json_path} and {markdown_path}")
@@ -133,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def harness_problems(results: dict) -> list[str]:
-    """Return what makes the run's figures invalid: failed requests, cells never updated."""
+    """Return what makes the run's figures invalid: failed requests, stale cells, failed steps."""
     problems = []
     for run in results.get("edge", {}).get("runs", []):
         if run["unexpected_statuses"]:
@@ -155,7 +158,14 @@ def harness_problems(results: dict) -> list[str]:
                 f"propagation with {trial['cells']} cells, trial {trial['trial']}: cells "
                 f"{trial['cells_not_enforced']} never returned {trial['expected_status']}"
             )
+    problems += [f"scale: {failure}" for failure in results.get("scale", {}).get("failures", [])]
     return problems
+
+
+def load_average() -> dict:
+    """Return the 1, 5 and 15 minute load averages of the machine."""
+    one, five, fifteen = os.getloadavg()
+    return {"1m": one, "5m": five, "15m": fifteen}
 
 
 def machine() -> dict:

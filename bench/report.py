@@ -24,6 +24,7 @@ def markdown(results: dict) -> str:
     lines = [
         f"Run of {results['started_at']} on {machine['cpus']} CPUs, Linux {machine['kernel']}"
         f"{' (quick mode: harness check, not a measurement)' if results['quick'] else ''}.",
+        _load_line(results),
         "",
     ]
     if "edge" in results:
@@ -116,28 +117,53 @@ def scale_markdown(scale: dict) -> list[str]:
     lines = [
         "### Program scale: offline preview of one region",
         "",
-        "| cells | resources | preview wall s | preview s per cell | preview peak MiB "
-        "| policy pack wall s | policy pack s per cell | policy pack peak MiB | violations |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| cells | resources | preview wall s | preview CPU s | preview wall s per cell "
+        "| preview peak MiB | policy pack wall s | policy pack CPU s "
+        "| policy pack wall s per cell | policy pack peak MiB | violations |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in scale["runs"]:
         preview = row["preview"]
         policy = row["policy_pack"]
         lines.append(
             f"| {row['cells']} | {preview['resources']} | {preview['wall_s']:.2f} "
-            f"| {preview['s_per_cell']:.3f} | {preview['peak_rss_mib']:.0f} "
-            f"| {_seconds(policy.get('wall_s'))} | {_per_cell(policy.get('s_per_cell'))} "
+            f"| {preview['cpu_s']:.2f} | {preview['s_per_cell']:.3f} "
+            f"| {preview['peak_rss_mib']:.0f} | {_seconds(policy.get('wall_s'))} "
+            f"| {_seconds(policy.get('cpu_s'))} | {_per_cell(policy.get('s_per_cell'))} "
             f"| {_mib(policy.get('peak_rss_mib'))} | {policy.get('violations', '-')} |"
         )
     ratios = scale["ratios"]
     lines += [
         "",
         f"Time per cell at {ratios['largest_cells']} cells over time per cell at "
-        f"{ratios['smallest_cells']} cells: preview {_ratio(ratios['preview'])}, policy pack "
-        f"{_ratio(ratios['policy_pack'])} (1.0 means linear).",
+        f"{ratios['smallest_cells']} cells (1.0 means linear), wall / CPU: preview "
+        f"{_ratio(ratios['preview'])} / {_ratio(ratios['preview_cpu'])}, policy pack "
+        f"{_ratio(ratios['policy_pack'])} / {_ratio(ratios['policy_pack_cpu'])}. "
+        "Time per added cell between the two counts, wall / CPU: preview "
+        f"{_per_cell(ratios['preview_marginal_s_per_cell'])} / "
+        f"{_per_cell(ratios['preview_cpu_marginal_s_per_cell'])} s, policy pack "
+        f"{_per_cell(ratios['policy_pack_marginal_s_per_cell'])} / "
+        f"{_per_cell(ratios['policy_pack_cpu_marginal_s_per_cell'])} s.",
         "",
     ]
+    for failure in scale.get("failures", []):
+        lines += [f"Failed: {failure}", ""]
     return lines
+
+
+def _load_line(results: dict) -> str:
+    start = results.get("load_average_at_start")
+    end = results.get("load_average_at_end")
+    if not start or not end:
+        return "Load average not recorded."
+    return (
+        f"Load average (1 / 5 / 15 min) at start {_load(start)}, at end {_load(end)}; it "
+        "counts this run's processes and any other work on the machine."
+    )
+
+
+def _load(average: dict) -> str:
+    return f"{average['1m']:.2f} / {average['5m']:.2f} / {average['15m']:.2f}"
 
 
 def _triple(points: dict) -> str:
