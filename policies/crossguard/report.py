@@ -3,7 +3,7 @@
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 from pulumi_policy import EnforcementLevel
 
@@ -65,35 +65,68 @@ class Report:
         """Return the messages a policy reported, sorted, for assertions and summaries."""
         return sorted(d.detail for d in self.of_policy(policy))
 
-    def print(self, file: TextIO | None = None) -> None:
-        """Write the violations grouped by invariant, then by resource, then the summary."""
-        out = file or sys.stdout
+    def lines(self) -> list[str]:
+        """Return the report as text lines: violations grouped by invariant, then by
+        resource, then what could not be evaluated, then the counts."""
         mode = "preview" if self.preview else "update"
-        out.write(
+        lines = [
             f"policy pack: {self.policy_count} policies over {self.resource_count} resources "
-            f"of stack {self.stack} ({mode})\n"
-        )
+            f"of stack {self.stack} ({mode})"
+        ]
         for invariant, title in INVARIANTS.items():
             found = [d for d in self.violations if d.invariant == invariant]
             if not found:
                 continue
-            out.write(f"\n{invariant} {title}\n")
+            lines.extend(["", f"{invariant} {title}"])
             for urn, diagnostics in _by_resource(found):
-                out.write(f"  {_resource_name(urn)}\n")
+                lines.append(f"  {_resource_name(urn)}")
                 for diagnostic in diagnostics:
+                    lead = f"    [{diagnostic.level.value}] {diagnostic.policy}: "
                     for index, line in enumerate(diagnostic.detail.splitlines() or [""]):
-                        lead = f"    [{diagnostic.level.value}] {diagnostic.policy}: "
-                        out.write((lead if index == 0 else " " * len(lead)) + line + "\n")
+                        lines.append((lead if index == 0 else " " * len(lead)) + line)
         if self.not_evaluated:
-            out.write("\nNot evaluated yet (values unknown until the update)\n")
+            lines.extend(["", "Not evaluated yet (values unknown until the update)"])
             for urn, diagnostics in _by_resource(self.not_evaluated):
-                out.write(f"  {_resource_name(urn)}\n")
+                lines.append(f"  {_resource_name(urn)}")
                 for diagnostic in diagnostics:
-                    out.write(f"    [advisory] {diagnostic.policy}: {diagnostic.detail}\n")
-        out.write(
-            f"\n{self.mandatory_count} mandatory and {self.advisory_count} advisory violations; "
-            f"{len(self.not_evaluated)} policies could not evaluate every value\n"
+                    lines.append(f"    [advisory] {diagnostic.policy}: {diagnostic.detail}")
+        lines.extend(
+            [
+                "",
+                f"{self.mandatory_count} mandatory and {self.advisory_count} advisory "
+                f"violations; {len(self.not_evaluated)} policy runs could not evaluate every "
+                "value",
+            ]
         )
+        return lines
+
+    def print(self, file: TextIO | None = None) -> None:
+        """Write `lines()` to `file`, standard output by default."""
+        out = file or sys.stdout
+        for line in self.lines():
+            out.write(line + "\n")
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the report as JSON values, one entry per diagnostic."""
+        return {
+            "stack": self.stack,
+            "mode": "preview" if self.preview else "update",
+            "policies": self.policy_count,
+            "resources": self.resource_count,
+            "mandatory": self.mandatory_count,
+            "advisory": self.advisory_count,
+            "diagnostics": [
+                {
+                    "policy": d.policy,
+                    "invariant": d.invariant,
+                    "level": d.level.value,
+                    "urn": d.urn,
+                    "message": d.detail,
+                    "evaluated": d.evaluated,
+                }
+                for d in self.diagnostics
+            ],
+        }
 
 
 def _by_resource(diagnostics: Iterable[Diagnostic]) -> list[tuple[str, list[Diagnostic]]]:
