@@ -289,6 +289,13 @@ def _bundle_object(cloud, name, bucket, key, asset, labels, opts) -> pulumi.Reso
         )
     import pulumi_gcp as gcp
 
+    # GCS objects take no labels; their custom metadata carries them instead (I11).
     return gcp.storage.BucketObject(
-        name, bucket=bucket, name=key, source=asset, content_type="application/gzip", opts=opts
+        name,
+        bucket=bucket,
+        name=key,
+        source=asset,
+        content_type="application/gzip",
+        metadata=labels,
+        opts=opts,
     )

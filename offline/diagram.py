@@ -8,7 +8,7 @@ the background, and their telemetry goes to the collector gateway.
 
 import re
 
-from offline.inventory import CELL_TYPE, NO_CELL, place_resources
+from offline.inventory import NO_CELL, cell_names, place_resources
 from offline.recorder import Recording, ResourceRecord
 
 ROLES = {
@@ -45,7 +45,7 @@ def region_diagram(recording: Recording, title: str) -> str:
             by_cell.setdefault(placement.cell, []).append(record)
         else:
             by_plane.setdefault(placement.plane, []).append(record)
-    cells = [record.name for record in recording.of_type(CELL_TYPE)]
+    cells = cell_names(recording)
     # The router, the control-plane cluster and the queue belong to the region, not a cell.
     regional = [
         record

@@ -13,6 +13,7 @@ from typing import Any
 from offline.recorder import Recording, ResourceRecord
 
 CELL_TYPE = "cellarch:index:Cell"
+REGION_TYPE = "cellarch:index:Region"
 KUBERNETES_LABEL_PREFIX = "cellarch.io/"
 KUBERNETES_MANAGED_BY = "app.kubernetes.io/managed-by"
 # Plane of the components, which carry no labels of their own.
@@ -31,9 +32,9 @@ NO_CELL = "(region)"
 def resource_labels(record: ResourceRecord) -> dict[str, Any] | None:
     """Return the labels of a recorded resource with plain keys, or None if it carries none.
 
-    Reads AWS tags, GCP labels (also inside Cloud SQL settings and GKE node configs),
-    Kubernetes `cellarch.io/` labels and, for the GCP resources that take no labels, the
-    `key=value` words of their description.
+    Reads AWS tags, GCP labels (also inside Cloud SQL settings and GKE node configs, and the
+    custom metadata of GCS objects), Kubernetes `cellarch.io/` labels and, for the GCP
+    resources that take no labels, the `key=value` words of their description.
     """
     inputs = record.inputs
     if record.package == "kubernetes":
@@ -48,7 +49,8 @@ def resource_labels(record: ResourceRecord) -> dict[str, Any] | None:
         if KUBERNETES_MANAGED_BY in labels:
             plain["managed-by"] = labels[KUBERNETES_MANAGED_BY]
         return plain
-    for key in ("tags", "labels", "resourceLabels"):
+    # GCS objects carry their labels in their custom metadata.
+    for key in ("tags", "labels", "resourceLabels", "metadata"):
         if isinstance(inputs.get(key), dict):
             return inputs[key]
     settings = inputs.get("settings")
@@ -115,6 +117,21 @@ def place_resources(recording: Recording) -> dict[str, Placement]:
     return placements
 
 
+def cell_names(recording: Recording) -> list[str]:
+    """Return the names of the cells in configured order, which a Region registers as output.
+
+    Cells register concurrently, so the recording's order of them varies from run to run.
+    Cells outside a Region follow in sorted order.
+    """
+    names: list[str] = []
+    for region in recording.of_type(REGION_TYPE):
+        configured = (region.component_outputs or {}).get("cell_names")
+        if isinstance(configured, list):
+            names += [str(name) for name in configured]
+    others = sorted(r.name for r in recording.of_type(CELL_TYPE) if r.name not in names)
+    return names + others
+
+
 @dataclass(frozen=True)
 class Summary:
     """Resource counts of one recording."""
@@ -138,8 +155,7 @@ def summarize(recording: Recording) -> Summary:
     placements = place_resources(recording)
     planes = Counter(p.plane for p in placements.values())
     counted = Counter(p.cell for p in placements.values())
-    # Cells in the order the program declared them, then everything outside the cells.
-    order = [record.name for record in recording.of_type(CELL_TYPE)]
+    order = cell_names(recording)
     order += [cell for cell in counted if cell not in order and cell != NO_CELL]
     order += [NO_CELL] if NO_CELL in counted else []
     cells = {cell: counted[cell] for cell in order}

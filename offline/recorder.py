@@ -29,6 +29,8 @@ class ResourceRecord:
     provider: str | None
     """Provider reference `urn::id`; the engine's default provider when the program gave none."""
     inputs: dict[str, Any]
+    id: str | None = None
+    """Physical ID of a custom resource after an update; None during a preview."""
     outputs: dict[str, Any] = field(default_factory=dict)
     dependencies: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
@@ -139,6 +141,7 @@ class RecordingMonitor(MockMonitor):
         )
         if request.type != STACK_TYPE and custom:
             record.outputs, _ = plain_properties(response.object)
+            record.id = response.id or None
         self._records[record.urn] = record
         self.recording.resources.append(record)
         return response

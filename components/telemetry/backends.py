@@ -110,6 +110,8 @@ def google_managed_prometheus(
         account_id=f"{name}-otel-gateway"[:30].rstrip("-"),
         project=project,
         display_name="Collector gateway of the region",
+        # Service accounts take no labels, so the description carries them (I11).
+        description=" ".join(f"{key}={value}" for key, value in sorted(labels.items())),
         opts=opts,
     )
     for role in ("roles/monitoring.metricWriter", "roles/cloudtrace.agent"):
