@@ -155,7 +155,8 @@ def cell_ranges(view: StackView, findings: Findings) -> list[tuple[str, AddressR
 
 
 def check_ranges_disjoint(view: StackView, findings: Findings, config: Mapping[str, Any]) -> None:
-    ranges = cell_ranges(view, findings)
+    # Resources register concurrently; sorting makes the reported pair independent of it.
+    ranges = sorted(cell_ranges(view, findings), key=lambda item: (item[0], item[1].ref.urn))
     reported: set[tuple[str, str]] = set()
     for index, (cell, record, network) in enumerate(ranges):
         for other_cell, other, other_network in ranges[index + 1 :]:
