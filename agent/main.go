@@ -10,6 +10,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 
 	"github.com/open-policy-agent/opa/cmd"
@@ -20,6 +21,12 @@ func main() {
 	runtime.RegisterPlugin(PluginName, Factory{})
 
 	if err := cmd.RootCommand.Execute(); err != nil {
+		// OPA v1.22.4 logs a plugin's start error through a logger that it flushes only
+		// after every plugin started, so without this line the agent would exit 1 silently.
+		var listenErr *ListenError
+		if errors.As(err, &listenErr) {
+			fmt.Fprintln(os.Stderr, "error:", err)
+		}
 		var exit *cmd.ExitError
 		if errors.As(err, &exit) {
 			os.Exit(exit.Exit)

@@ -142,13 +142,25 @@ func (p *Plugin) stopLocked(ctx context.Context) {
 	p.server, p.listener, p.served = nil, nil, nil
 }
 
+// ListenError is a failure to open the gRPC listener when the plugin starts.
+type ListenError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ListenError) Error() string {
+	return fmt.Sprintf("the ext_authz gRPC server cannot listen on %s: %v", e.Addr, e.Err)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
+
 func listen(cfg *Config) (net.Listener, error) {
 	if cfg.network == "unix" {
 		removeStaleSocket(cfg.address)
 	}
 	listener, err := net.Listen(cfg.network, cfg.address)
 	if err != nil {
-		return nil, fmt.Errorf("the ext_authz gRPC server cannot listen on %s: %w", cfg.Addr, err)
+		return nil, &ListenError{Addr: cfg.Addr, Err: err}
 	}
 	return listener, nil
 }
