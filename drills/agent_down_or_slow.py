@@ -15,10 +15,9 @@ import signal
 import time
 from pathlib import Path
 
-import yaml
-
 from drills import decisions, harness, http_probe, progress
 from drills.result import DrillResult, Table
+from drills.sidecar_config import ext_authz_timeout_seconds
 
 NAME = "agent-down-or-slow"
 TITLE = "6. Agent down or slow"
@@ -26,19 +25,6 @@ TITLE = "6. Agent down or slow"
 RECOVERY_TIMEOUT_SECONDS = 60
 # Headroom over the ext_authz timeout for Envoy to build and send the 403 on a loaded machine.
 DENY_LATENCY_MARGIN_SECONDS = 0.1
-
-
-def ext_authz_timeout_seconds(sidecar_config: Path) -> float:
-    """Return the ext_authz gRPC timeout of a generated sidecar configuration, in seconds."""
-    config = yaml.safe_load(sidecar_config.read_text())
-    for listener in config["static_resources"]["listeners"]:
-        for chain in listener["filter_chains"]:
-            for network_filter in chain["filters"]:
-                for http_filter in network_filter["typed_config"].get("http_filters", []):
-                    if http_filter["name"] == "envoy.filters.http.ext_authz":
-                        timeout = http_filter["typed_config"]["grpc_service"]["timeout"]
-                        return float(timeout.rstrip("s"))
-    raise ValueError(f"no ext_authz filter in {sidecar_config}")
 
 
 def _sample(port: int, probes, seconds: float):

@@ -9,8 +9,11 @@ from pathlib import Path
 
 from drills import http_probe, progress
 from drills.errors import DrillError
+from localregion.errors import LocalRegionError, PortInUseError
 from localregion.region import LocalRegion
 
+# Bring-ups of one region, when earlier ones failed only because a port was taken.
+BRING_UP_ATTEMPTS = 3
 # Tokens outlive the longest drill (the full repository outage runs about three minutes).
 TOKEN_TTL_SECONDS = 3600
 
@@ -18,15 +21,45 @@ TOKEN_TTL_SECONDS = 3600
 @contextlib.contextmanager
 def running_region(drill: str, run_dir: Path, **options) -> Iterator[LocalRegion]:
     """Bring up a fresh local region for one drill and stop all of its processes after."""
-    progress.step(drill, f"bringing up a local region in {run_dir}")
-    region = LocalRegion(
-        run_dir=run_dir,
-        progress=lambda line: progress.step(drill, line),
-        **options,
-    )
-    with region:
+    region = _start_region(drill, run_dir, options)
+    try:
         yield region
+    finally:
+        region.stop()
     progress.step(drill, "stopped the local region")
+
+
+def _start_region(drill: str, run_dir: Path, options: dict) -> LocalRegion:
+    # The region picks free ports before its processes bind them, so another program on
+    # the machine can take one in between. Such a bring-up stops what it started and is
+    # tried again on newly picked ports; every other failure is raised at once.
+    for attempt in range(1, BRING_UP_ATTEMPTS + 1):
+        progress.step(drill, f"bringing up a local region in {run_dir}")
+        region = LocalRegion(
+            run_dir=run_dir,
+            progress=lambda line: progress.step(drill, line),
+            **options,
+        )
+        try:
+            region.start()
+        except LocalRegionError as error:
+            if attempt == BRING_UP_ATTEMPTS or not _port_taken(error):
+                raise
+            progress.step(drill, f"bring-up failed because a port was taken ({error}); retrying")
+            continue
+        return region
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+# How a port taken between planning and binding shows: a component's own bind error
+# (Envoy, the agent and moto all print this phrase), or the region finding another
+# process on the port.
+_PORT_TAKEN_MESSAGES = ("address already in use", "another process took the port")
+
+
+def _port_taken(error: LocalRegionError) -> bool:
+    message = str(error).lower()
+    return isinstance(error, PortInUseError) or any(m in message for m in _PORT_TAKEN_MESSAGES)
 
 
 def router_port(region: LocalRegion) -> int:

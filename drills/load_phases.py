@@ -49,12 +49,31 @@ def summarise(phase: str, requests: Sequence[RequestResult], expected_status: in
     )
 
 
-def failure_examples(requests: Sequence[RequestResult], expected_status: int, limit: int = 3):
-    """Return up to limit short descriptions of failed requests, for a check's detail."""
-    examples = []
+def describe_failure(request: RequestResult) -> str:
+    """Describe a failed request: its status and who produced it.
+
+    A denial by the policy names its rule in x-authz-reason. A 403 without it comes from
+    the sidecar itself, which denies when the agent fails or exceeds the ext_authz timeout.
+    """
+    if request.status == 0:
+        return f"no response ({request.error})"
+    reason = request.header("x-authz-reason")
+    if reason:
+        return f"{request.status} {reason}"
+    return f"{request.status} without x-authz-reason"
+
+
+def failure_counts(requests: Sequence[RequestResult], expected_status: int) -> dict[str, int]:
+    """Return the number of failed requests per description, most frequent first."""
+    counts: dict[str, int] = {}
     for request in requests:
         if request.status != expected_status:
-            examples.append(f"{request.status} {request.error or ''}".strip())
-        if len(examples) == limit:
-            break
-    return examples
+            description = describe_failure(request)
+            counts[description] = counts.get(description, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: -item[1]))
+
+
+def failure_examples(requests: Sequence[RequestResult], expected_status: int, limit: int = 3):
+    """Return up to limit failure descriptions with their counts, for a check's detail."""
+    counts = failure_counts(requests, expected_status)
+    return [f"{count} x {description}" for description, count in list(counts.items())[:limit]]

@@ -14,7 +14,9 @@ from pathlib import Path
 
 from drills import agent_status, decisions, harness, load_phases, progress
 from drills.result import DrillResult, Table
+from drills.sidecar_config import ext_authz_timeout_seconds
 from loadgen import Target, start_constant_rate
+from localregion.metrics import Histogram
 
 NAME = "repository-outage"
 TITLE = "1. Repository outage during load"
@@ -100,6 +102,8 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
             load_end = time.time()
             measured = load.wait()
         after = decisions.take_decisions(port, probes)
+        agent_latency = {cell.name: region.decision_latency(cell.name) for cell in region.cells}
+        authz_timeout = ext_authz_timeout_seconds(region.cells[0].directory / "sidecar.yaml")
 
     phases = load_phases.split_phases(
         measured,
@@ -136,6 +140,7 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
             ]
         )
     result.tables.append(table)
+    result.tables.append(_agent_latency_table(agent_latency, authz_timeout))
 
     failed = sum(summary.failed for summary in summaries.values())
     result.figure("requests sent", measured.count)
@@ -145,13 +150,11 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
     result.figure("repository down", round(outage_end - outage_start, 1), "s")
     result.figure("decision probes per snapshot", len(probes))
 
+    examples = load_phases.failure_examples(measured.requests, 200)
     result.check(
         "no request failed",
         failed == 0,
-        f"{failed} of {measured.count} not 200"
-        + (
-            ": " + ", ".join(load_phases.failure_examples(measured.requests, 200)) if failed else ""
-        ),
+        f"{failed} of {measured.count} not 200" + (": " + ", ".join(examples) if failed else ""),
     )
     during_changes = decisions.changed_decisions(baseline, during)
     after_changes = decisions.changed_decisions(baseline, after)
@@ -190,3 +193,43 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
             f"{during_p99:.2f} ms during vs {before_p99:.2f} ms before",
             safety=False,
         )
+
+
+def _agent_latency_table(histograms: dict[str, Histogram], authz_timeout: float) -> Table:
+    """Tabulate each agent's own decision time, to tell slow decisions from a slow machine.
+
+    A sidecar that times out while its agent's histogram shows no decision near the
+    timeout waited on something else: the scheduler, the gRPC connection or the agent's
+    other work.
+    """
+    table = Table(
+        "Decision time inside each agent over the whole drill (its histogram; estimates "
+        "interpolated within buckets)",
+        [
+            "cell",
+            "decisions",
+            "p50 (ms)",
+            "p99 (ms)",
+            "slower than 100 ms",
+            f"slower than the {authz_timeout * 1000:.0f} ms ext_authz timeout",
+        ],
+    )
+    for cell, histogram in histograms.items():
+        table.rows.append(
+            [
+                cell,
+                int(histogram.count),
+                histogram.quantile(0.5) * 1000,
+                histogram.quantile(0.99) * 1000,
+                _slower_than(histogram, 0.1),
+                _slower_than(histogram, authz_timeout),
+            ]
+        )
+    return table
+
+
+def _slower_than(histogram: Histogram, seconds: float) -> int | str:
+    for bound, cumulative in histogram.buckets:
+        if bound == seconds:
+            return int(histogram.count - cumulative)
+    return "no bucket bound"
