@@ -142,15 +142,16 @@ def start_sidecar(
     name: str,
     directory: Path,
     *,
+    cell: str,
     agent_address: str,
     service_port: int,
     jurisdiction: str = "eu",
 ) -> str:
-    """Start an Envoy sidecar for cell `name` in front of service_port; return its URL."""
+    """Start Envoy process `name`, the sidecar of cell, in front of service_port; return its URL."""
     directory.mkdir(parents=True, exist_ok=True)
     listen_port, admin_port = free_ports(2)
     spec = SidecarSpec(
-        cell=name,
+        cell=cell,
         jurisdiction=jurisdiction,
         region="local",
         listen_port=listen_port,
@@ -314,6 +315,7 @@ def start_pod(
             supervisor,
             f"{name}-{cell}",
             directory / cell,
+            cell=cell,
             agent_address=spec.authz_address,
             service_port=echo_port,
             jurisdiction=jurisdiction,
