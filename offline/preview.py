@@ -7,8 +7,9 @@ and runs the CrossGuard pack over the recording. It writes `DIR/inventory.json` 
 resource (type, name, parent, provider, inputs, outputs, plane, cell; secrets redacted) and
 `DIR/region.mmd`, a Mermaid diagram of the region.
 
-The CrossGuard pack is called as `policies.crossguard.offline.run(recording)`, where
-`recording` is an `offline.Recording`. The report it returns must have `lines()` (the text
+The CrossGuard pack is called as `policies.crossguard.offline.run(recording,
+stack_config=config)`, where `recording` is an `offline.Recording` and `config` the stack's
+config as the CLI passes it. The report it returns must have `lines()` (the text
 to print), `mandatory_count` (mandatory violations) and `to_json()` (written to
 `DIR/policies.json`).
 
@@ -31,7 +32,13 @@ from offline.diagram import region_diagram
 from offline.engine import ProgramFailed, run_program
 from offline.inventory import format_table, inventory_records, summarize
 from offline.recorder import STACK_TYPE, Recording
-from offline.stack_config import PROGRAM, ROOT, load_stack_config, shipped_stacks
+from offline.stack_config import (
+    PROGRAM,
+    ROOT,
+    STACKS_DIRECTORY,
+    load_stack_config,
+    shipped_stacks,
+)
 
 EXIT_OK = 0
 EXIT_POLICY_VIOLATION = 1
@@ -59,6 +66,12 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         help="directory for inventory.json, policies.json and region.mmd (default: out/STACK)",
     )
     parser.add_argument(
+        "--stacks-dir",
+        type=Path,
+        default=STACKS_DIRECTORY,
+        help="directory of the Pulumi.<stack>.yaml files (default: stacks/)",
+    )
+    parser.add_argument(
         "--mode",
         choices=(*MODES, "both"),
         default="both",
@@ -82,7 +95,7 @@ def run_stack(stack: str, config: dict[str, str], preview: bool) -> Recording:
     )
 
 
-def run_policies(recording: Recording) -> Any:
+def run_policies(recording: Recording, config: dict[str, str]) -> Any:
     """Return the CrossGuard pack's report on the recording."""
     try:
         from policies.crossguard import offline as pack
@@ -93,7 +106,7 @@ def run_policies(recording: Recording) -> Any:
             f"the CrossGuard pack has no offline runner ({PACK_MODULE}.run is missing), "
             "so no policy was checked; pass --skip-policies to preview without policies"
         ) from None
-    report = pack.run(recording)
+    report = pack.run(recording, stack_config=config)
     for attribute in ("lines", "mandatory_count", "to_json"):
         if not hasattr(report, attribute):
             raise PackMissingError(
@@ -110,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     modes = MODES if arguments.mode == "both" else (arguments.mode,)
     started = time.monotonic()
     try:
-        config = load_stack_config(stack)
+        config = load_stack_config(stack, arguments.stacks_dir)
     except ConfigError as error:
         return _invalid(error)
 
@@ -144,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         try:
             for mode, recording in recordings.items():
-                reports[mode] = run_policies(recording)
+                reports[mode] = run_policies(recording, config)
         except PackMissingError as error:
             print(f"preview: error: {error}", file=sys.stderr)
             return EXIT_PACK_MISSING

@@ -1,0 +1,266 @@
+"""Invalid stack config: one line naming the key, the value and what is accepted, nothing created.
+
+Each case changes one key of the shipped `aws-us-east-1` stack. The table runs through the
+config model, through the reference program on the mock engine, and through the preview
+command. Two cases also run `scripts/preview` as a user would.
+"""
+
+import copy
+import json
+import os
+import runpy
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.config import PREFIX, decode_config_value, parse_region_config
+from components.errors import ConfigError
+from components.kubernetes.args import ServiceSpec
+from offline import ProgramFailed, run_program
+from offline.preview import EXIT_INVALID_CONFIG, main
+from offline.recorder import STACK_TYPE
+from offline.stack_config import PROGRAM, ROOT, STACKS_DIRECTORY, encode_config_value
+
+BASE_STACK = "aws-us-east-1"
+BASE = yaml.safe_load((STACKS_DIRECTORY / f"Pulumi.{BASE_STACK}.yaml").read_text())["config"]
+
+
+def _cells(*cells):
+    return list(cells)
+
+
+# (case id, changes to the config, the key the error must name, the value it must show,
+#  a phrase of what is accepted)
+CASES = [
+    (
+        "overlapping-ranges",
+        {
+            "cellarch:cells": _cells(
+                {"name": "a", "cidr": "10.16.0.0/16"}, {"name": "b", "cidr": "10.16.0.0/17"}
+            )
+        },
+        "cellarch:cells[1].cidr",
+        "'10.16.0.0/17'",
+        "a range disjoint from every other cell",
+    ),
+    (
+        "range-too-small-for-subnets",
+        {"cellarch:cells": _cells({"name": "a", "cidr": "10.16.0.0/20"})},
+        "cellarch:cells[0].cidr",
+        "'10.16.0.0/20'",
+        "a range of /16 or larger, or smaller subnets",
+    ),
+    ("zero-cells", {"cellarch:cells": 0}, "cellarch:cells", "0", "a cell count from 1 to 64"),
+    (
+        "cell-over-size-cap",
+        {"cellarch:cells": _cells({"name": "big", "size": 50000})},
+        "cellarch:cells[0].size",
+        "50000",
+        "at most the cell size cap 20000",
+    ),
+    ("unknown-cloud", {"cellarch:cloud": "azure"}, "cellarch:cloud", "'azure'", "one of aws, gcp"),
+    (
+        "unknown-region",
+        {"cellarch:region": "mars-north-1"},
+        "cellarch:region",
+        "'mars-north-1'",
+        "a region of aws",
+    ),
+    (
+        "more-zones-than-region",
+        {"cellarch:region": "eu-west-1", "cellarch:zoneCount": 4},
+        "cellarch:zoneCount",
+        "4",
+        "at most 3, the zones of eu-west-1",
+    ),
+    (
+        "duplicate-cell-names",
+        {"cellarch:cells": _cells({"name": "a"}, {"name": "a"})},
+        "cellarch:cells[1].name",
+        "'a'",
+        "a name no other cell has",
+    ),
+    (
+        "public-supernet",
+        {"cellarch:network": {"supernet": "11.0.0.0/12"}},
+        "cellarch:network.supernet",
+        "'11.0.0.0/12'",
+        "a range inside 10.0.0.0/8",
+    ),
+    (
+        "supernet-too-small-for-cells",
+        {"cellarch:network": {"supernet": "10.16.0.0/15"}},
+        "cellarch:network.supernet",
+        "'10.16.0.0/15'",
+        "a range of /13 or larger",
+    ),
+    (
+        "range-outside-supernet",
+        {"cellarch:cells": _cells({"name": "a", "cidr": "10.200.0.0/16"})},
+        "cellarch:cells[0].cidr",
+        "'10.200.0.0/16'",
+        "a range inside the supernet 10.16.0.0/12",
+    ),
+    ("misspelt-key", {"cellarch:colud": "aws"}, "cellarch:colud", "'aws'", "one of accountId"),
+    (
+        "canary-not-a-cell",
+        {"cellarch:rollout": {"canary": "cell-9"}},
+        "cellarch:rollout.canary",
+        "'cell-9'",
+        "the name of a cell: cell-1, cell-2, cell-3, cell-4",
+    ),
+    (
+        "environment",
+        {"cellarch:environment": "prod"},
+        "cellarch:environment",
+        "'prod'",
+        "one of production, staging, dev",
+    ),
+    (
+        "gcp-without-project",
+        {"cellarch:cloud": "gcp", "cellarch:region": "europe-west1"},
+        "cellarch:project",
+        "None",
+        "a value; the key is required",
+    ),
+    (
+        "kubernetes-version",
+        {"cellarch:kubernetesVersion": "2.0"},
+        "cellarch:kubernetesVersion",
+        "'2.0'",
+        "a minor version such as '1.33'",
+    ),
+    (
+        "no-token-issuers",
+        {"cellarch:tokenIssuers": []},
+        "cellarch:tokenIssuers",
+        "[]",
+        "a list of issuers with issuer, audience and publicKeyPem",
+    ),
+    (
+        "service-port-of-a-sidecar",
+        {"cellarch:services": [{"name": "orders", "image": "example/orders:1", "port": 8080}]},
+        "cellarch:services[0].port",
+        "8080",
+        "a port the sidecars do not use",
+    ),
+]
+CASE_PARAMS = [pytest.param(*case[1:], id=case[0]) for case in CASES]
+
+
+def _config(changes: dict) -> dict:
+    config = copy.deepcopy(BASE)
+    config.update(changes)
+    return config
+
+
+def _check_line(line: str, key: str, value: str, accepted: str) -> None:
+    assert "\n" not in line
+    assert line.startswith(f"{key}: invalid value {value}"), line
+    assert f"expected {accepted}" in line, line
+
+
+def test_table_has_at_least_twelve_kinds():
+    assert len({case[0] for case in CASES}) == len(CASES) >= 12
+
+
+@pytest.mark.parametrize(("changes", "key", "value", "accepted"), CASE_PARAMS)
+def test_config_model_rejects(changes, key, value, accepted):
+    values = {
+        name.removeprefix(PREFIX): decode_config_value(encode_config_value(name, item))
+        for name, item in _config(changes).items()
+    }
+    with pytest.raises(ConfigError) as raised:
+        parsed = parse_region_config(values, BASE_STACK)
+        # The service ports are checked by ServiceSpec, as the program does.
+        for index, service in enumerate(parsed.services):
+            ServiceSpec(name=service.name, image=service.image, port=service.port).validate(
+                f"{PREFIX}services[{index}]"
+            )
+    _check_line(str(raised.value), key, value, accepted)
+
+
+@pytest.mark.parametrize(("changes", "key", "value", "accepted"), CASE_PARAMS)
+def test_program_creates_nothing_on_bad_config(changes, key, value, accepted):
+    config = {name: encode_config_value(name, item) for name, item in _config(changes).items()}
+    with pytest.raises(ProgramFailed) as raised:
+        run_program(
+            lambda: runpy.run_path(str(PROGRAM), run_name="__main__"),
+            stack=BASE_STACK,
+            config=config,
+            preview=True,
+        )
+    _check_line(str(raised.value), key, value, accepted)
+    assert [r.type for r in raised.value.recording.resources] == [STACK_TYPE]
+
+
+@pytest.mark.parametrize(("changes", "key", "value", "accepted"), CASE_PARAMS)
+def test_preview_prints_one_line(changes, key, value, accepted, tmp_path, capsys):
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": _config(changes)}))
+    out = tmp_path / "out"
+
+    status = main(["bad", "--stacks-dir", str(stacks), "--out", str(out), "--skip-policies"])
+
+    captured = capsys.readouterr()
+    assert status == EXIT_INVALID_CONFIG
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    _check_line(lines[0].removeprefix("preview: error: "), key, value, accepted)
+    assert not out.exists()
+
+
+def test_preview_rejects_an_unknown_stack(capsys):
+    status = main(["aws-mars-1", "--skip-policies"])
+    captured = capsys.readouterr()
+    assert status == EXIT_INVALID_CONFIG
+    assert captured.err.splitlines() == [
+        f"preview: error: stack: invalid value 'aws-mars-1'; expected a stack with a file in "
+        f"{STACKS_DIRECTORY}: aws-eu-west-1, aws-us-east-1, gcp-europe-west1"
+    ]
+
+
+def test_preview_rejects_an_encrypted_value(tmp_path, capsys):
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    config = {**BASE, "cellarch:accountId": {"secure": "v1:abc"}}
+    (stacks / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": config}))
+    status = main(["bad", "--stacks-dir", str(stacks), "--skip-policies"])
+    captured = capsys.readouterr()
+    assert status == EXIT_INVALID_CONFIG
+    assert captured.err.splitlines() == [
+        "preview: error: cellarch:accountId: invalid value '(secure value)'; "
+        "expected a plain value; the offline preview cannot decrypt"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("case_id", "expected"),
+    [
+        (
+            "zero-cells",
+            "cellarch:cells: invalid value 0; expected a cell count from 1 to 64, "
+            "or a list of cells with a name and a size",
+        ),
+        ("unknown-cloud", "cellarch:cloud: invalid value 'azure'; expected one of aws, gcp"),
+    ],
+)
+def test_scripts_preview_exits_with_one_line(case_id, expected, tmp_path):
+    (changes,) = [case[1] for case in CASES if case[0] == case_id]
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.bad.yaml").write_text(json.dumps({"config": _config(changes)}))
+    completed = subprocess.run(
+        [str(ROOT / "scripts" / "preview"), "bad", "--stacks-dir", str(stacks)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        cwd=Path(tmp_path),
+    )
+    assert completed.returncode == EXIT_INVALID_CONFIG, completed.stderr
+    assert completed.stderr.splitlines() == [f"preview: error: {expected}"]
+    assert "Traceback" not in completed.stdout
