@@ -42,8 +42,23 @@ def labels(source: Source) -> Labels:
     if tags is None and "tagsAll" in source.props:
         tags = source.get("tagsAll")
     own = plain_labels(tags if tags is not None else {}, "tags")
-    default_tags = get_path(source.provider_props or {}, "defaultTags", "tags", default={})
+    default_tags = get_path(_provider_default_tags(source), "tags", default={})
     return merged(plain_labels(default_tags, "tags"), own)
+
+
+def _provider_default_tags(source: Source) -> Any:
+    """Return the provider's `defaultTags` input.
+
+    The engine sends a provider's inputs as the SDK registered them, where every value that
+    is not a string is JSON-encoded, e.g. `defaultTags` as `{"tags": {...}}` in a string.
+    """
+    value = (source.provider_props or {}).get("defaultTags", {})
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return {}
+    return value
 
 
 def _record(source: Source, kind: str, record_type: type[Record] = Labelled, **fields) -> Record:

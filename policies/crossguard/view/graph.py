@@ -8,7 +8,7 @@ use it, which resource an input property names, and which cluster a Kubernetes o
 is deployed to.
 """
 
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -190,20 +190,17 @@ class StackView:
         }
 
     def _component_cell(self, urn: str) -> str:
+        """Return the cell a Cell component declares, else its name.
+
+        The library names each Cell component after its cell, and labels every resource
+        under it with that name; the children's labels are what the rules check against it.
+        """
         component = self.first(urn, Component)
         values = component.values if component else {}
         for key in ("cell", "cellName", "name"):
             value = values.get(key)
             if isinstance(value, str) and value:
                 return value
-        labels = Counter(
-            label
-            for child in self.descendants(urn)
-            for record in self.records_of(child)[:1]
-            if isinstance(label := record.labels.get("cell"), str)
-        )
-        if labels:
-            return labels.most_common(1)[0][0]
         return self._resources[urn].name
 
     def membership(self, urn: str) -> Membership:

@@ -1,0 +1,64 @@
+"""I7 Bounded blast radius, on Cell and Region components that declare too much."""
+
+import pulumi
+from crossguard_harness import run_pack
+
+
+class Stand(pulumi.ComponentResource):
+    """Stands in for a component of the library, with the outputs the rules read."""
+
+    def __init__(self, type_token: str, name: str, outputs: dict, parent=None) -> None:
+        super().__init__(type_token, name, None, pulumi.ResourceOptions(parent=parent))
+        self.register_outputs(outputs)
+
+
+def _region(waves: list[list[str]], canary: str, users: int = 10_000) -> None:
+    region = Stand("cellarch:index:Region", "region", {"canary": canary, "rollout_waves": waves})
+    for name in ("cell-1", "cell-2", "cell-3"):
+        Stand("cellarch:index:Cell", name, {"users": users}, parent=region)
+
+
+def test_compliant_region_passes():
+    report = run_pack(lambda: _region([["cell-1"], ["cell-2", "cell-3"]], "cell-1"))
+
+    assert report.details("i07-cell-size-capped") == []
+    assert report.details("i07-rollout-in-waves") == []
+
+
+def test_cell_above_cap():
+    report = run_pack(lambda: _region([["cell-1"], ["cell-2", "cell-3"]], "cell-1", users=50_000))
+
+    assert report.details("i07-cell-size-capped") == [
+        f"Cell {name}: sized for 50000 users, above the cap of 20000; add a cell instead"
+        for name in ("cell-1", "cell-2", "cell-3")
+    ]
+
+
+def test_cell_cap_from_pack_config():
+    report = run_pack(
+        lambda: _region([["cell-1"], ["cell-2", "cell-3"]], "cell-1"),
+        pack_config={"i07-cell-size-capped": {"maxCellUsers": 5000}},
+    )
+
+    assert len(report.details("i07-cell-size-capped")) == 3
+
+
+def test_rollout_without_canary_first():
+    report = run_pack(lambda: _region([["cell-2", "cell-1"], ["cell-3"]], "cell-1"))
+
+    assert report.details("i07-rollout-in-waves") == [
+        "Region region: the first wave is ['cell-2', 'cell-1'], not the canary cell 'cell-1' alone"
+    ]
+
+
+def test_rollout_missing_a_cell_and_wave_too_large():
+    report = run_pack(
+        lambda: _region([["cell-1"], ["cell-2", "cell-2"]], "cell-1"),
+        pack_config={"i07-rollout-in-waves": {"maxWaveSize": 1}},
+    )
+
+    assert report.details("i07-rollout-in-waves") == [
+        "Region region: cell cell-2 is in more than one wave",
+        "Region region: cell cell-3 is in no wave",
+        "Region region: wave 1 holds 2 cells, above the maximum of 1",
+    ]
