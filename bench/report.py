@@ -53,6 +53,8 @@ def edge_markdown(edge: dict) -> list[str]:
         latency = run["latency_ms"]
         cpu = run["cpu_ms_per_1000_requests"]
         statuses = ", ".join(f"{count} x {code}" for code, count in run["statuses"].items())
+        if run.get("saturated"):
+            statuses += " (saturated)"
         authz = f"{cpu['authz']:.0f}" if "authz" in cpu else "-"
         lines.append(
             f"| {SETUP_NAMES[run['setup']]} | {run['rate_requested']:g} / "
@@ -64,8 +66,8 @@ def edge_markdown(edge: dict) -> list[str]:
         "",
         "| rate (req/s) | (b) - (a) p50 / p90 / p99 ms | (c) - (a) p50 / p90 / p99 ms "
         "| (d) - (b) p50 / p99 ms | authz CPU (c) / (b) | (b) p99 overhead < 1 ms | "
-        "(b) p99 < (c) p99 |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "(b) p99 < (c) p99 | saturated setups |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for comparison in edge["comparisons"]:
         b_over_a = comparison["overhead_ms"]["b_over_a"]
@@ -78,10 +80,15 @@ def edge_markdown(edge: dict) -> list[str]:
             f"| {d_minus_b['p50']:.2f} / {d_minus_b['p99']:.2f} "
             f"| {'-' if ratio is None else f'{ratio:.2f}'} "
             f"| {_yes(targets['b_p99_overhead_below_1ms'])} "
-            f"| {_yes(targets['b_p99_below_c_p99'])} |"
+            f"| {_yes(targets['b_p99_below_c_p99'])} "
+            f"| {', '.join(comparison.get('saturated_setups', [])) or 'none'} |"
         )
     calibration = edge["delay_calibration"]
     lines += [
+        "",
+        "A saturated run is one where more than 1% of requests got no 200 or fewer than 95% of "
+        "the requested rate was started: the machine could not keep up, and its latencies "
+        "measure queueing rather than the cost of authorization.",
         "",
         f"Delay line of (d): {calibration['one_way_delay_ms']:g} ms each way; a TCP echo through "
         f"it took {calibration['delayed_rtt_ms']['p50']:.2f} ms at p50 against "

@@ -9,6 +9,12 @@ from bench.procstat import CpuMeter
 from loadgen import LoadResult, Target, percentile, run_constant_rate
 
 EXPECTED_STATUS = 200
+# A run is saturated when the setup could not keep up with the requested rate: more than
+# 1% of its requests got no 200 (timeouts, or a 403 from an authorization call that timed
+# out), or the load generator started fewer than 95% of the requested requests per second.
+# Its latencies then measure queueing, not the cost of authorization.
+SATURATED_FAILED_SHARE = 0.01
+SATURATED_RATE_SHARE = 0.95
 TOKEN_TTL_SECONDS = 3600
 USER_ID = "bench-user-1"
 # Caller, method and path of each request, used in turn; every one is allowed by the
@@ -79,6 +85,7 @@ def run_record(running: RunningSetup, result: LoadResult, cpu: dict[str, float],
     """Summarize one run as plain JSON-ready values (latencies in ms)."""
     latencies = [value * 1000 for value in result.latencies()]
     statuses = result.status_counts()
+    unexpected = result.count - statuses.get(EXPECTED_STATUS, 0)
     per_thousand = {name: seconds * 1000 / result.count * 1000 for name, seconds in cpu.items()}
     measured = ("envoy", "authz", "service")
     per_thousand["total"] = sum(per_thousand.get(name, 0.0) for name in measured)
@@ -91,7 +98,9 @@ def run_record(running: RunningSetup, result: LoadResult, cpu: dict[str, float],
         "requests": result.count,
         "expected_status": EXPECTED_STATUS,
         "statuses": {str(code): count for code, count in statuses.items()},
-        "unexpected_statuses": result.count - statuses.get(EXPECTED_STATUS, 0),
+        "unexpected_statuses": unexpected,
+        "saturated": unexpected > SATURATED_FAILED_SHARE * result.count
+        or result.achieved_rate < SATURATED_RATE_SHARE * result.requested_rate,
         "errors": result.errors(),
         "latency_ms": {
             "p50": percentile(latencies, 50),

@@ -178,7 +178,10 @@ class EdgeStack:
                 str(BIN / "opa-envoy-plugin"),
                 "run",
                 "--server",
+                # OPA v1.14.0 (cmd/run.go) deprecates --disable-telemetry in favour of
+                # --skip-version-check but honours both; either skips the GitHub check.
                 "--disable-telemetry",
+                "--skip-version-check",
                 "--addr",
                 f"127.0.0.1:{http}",
                 "--diagnostic-addr",

@@ -40,7 +40,8 @@ def test_cpu_meter_reports_difference():
     used = meter.stop()
 
     assert set(used) == {"self"}
-    assert used["self"] >= 0.05
+    # Both readings are whole clock ticks, but their float difference can land a hair under.
+    assert round(used["self"], 9) >= 0.05
 
 
 def test_peak_rss_is_positive():
