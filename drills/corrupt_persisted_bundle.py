@@ -9,6 +9,7 @@ request. The drill checks that the agent never serves from a bundle it could not
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ NAME = "corrupt-persisted-bundle"
 TITLE = "5. Corrupt persisted bundle"
 
 RECOVERY_TIMEOUT_SECONDS = 60
+DISK_LOAD_ERROR = "Failed to load bundle from disk"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,26 @@ def corrupt(path: Path, corruption: str) -> None:
         path.write_bytes(original[: len(original) // 2])
     else:
         path.write_bytes(bundle_tampering.rewrite_bundle(original, grant_forbidden))
+
+
+def _disk_load_error(agent_log: Path, offset: int) -> str | None:
+    """Return the agent's first "Failed to load bundle from disk" message after offset.
+
+    OPA (v1.22.4, plugins/bundle) logs this error when the persisted bundle does not
+    read or verify, and then starts without it.
+    """
+    with agent_log.open("rb") as log:
+        log.seek(offset)
+        lines = log.read().decode(errors="replace").splitlines()
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        message = entry.get("msg", "") if isinstance(entry, dict) else ""
+        if message.startswith(DISK_LOAD_ERROR):
+            return message[:200]
+    return None
 
 
 def bundles_healthy(agent_url: str) -> bool:
@@ -80,13 +102,16 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
                 "probes served while refusing",
                 "seconds to serve",
                 "bundle status at start",
+                "agent log at start",
             ],
         )
-        allowed_while_refusing, wrong_outcome, changed_after = [], [], []
+        allowed_while_refusing, wrong_outcome, changed_after, unreported = [], [], [], []
         for corruption in CORRUPTIONS:
             label = f"{corruption.name}, repository {'up' if corruption.repository_up else 'down'}"
             progress.step(NAME, f"restarting the agent of {cell.name}: {label}")
             region.stop_agent(cell.name)
+            agent_log = region.supervisor.get(cell.process_name("agent")).log_path
+            log_offset = agent_log.stat().st_size
             corrupt(bundle_file, corruption.name)
             if not corruption.repository_up:
                 region.stop_repository()
@@ -129,6 +154,9 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
             changes = decisions.changed_decisions(baseline, after)
             if changes:
                 changed_after.append(f"{label}: {'; '.join(changes[:3])}")
+            disk_error = _disk_load_error(agent_log, log_offset)
+            if disk_error is None:
+                unreported.append(label)
             members = bundle_tampering.member_names(bundle_file.read_bytes())
             if ".manifest" not in members:
                 wrong_outcome.append(f"{label}: persisted bundle not replaced")
@@ -140,6 +168,7 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
                     served_while_refusing,
                     round(serving_seconds, 2),
                     first_status.describe() if first_status else "no status",
+                    disk_error or "no error logged",
                 ]
             )
 
@@ -150,6 +179,13 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
         "agent without a verified bundle served nothing",
         not allowed_while_refusing,
         "; ".join(allowed_while_refusing) or "every probe denied while the repository was down",
+    )
+    result.check(
+        "agent rejected every corrupt persisted bundle at start",
+        not unreported,
+        "no load error logged after: " + "; ".join(unreported)
+        if unreported
+        else f"{len(CORRUPTIONS)} of {len(CORRUPTIONS)} load errors logged",
     )
     result.check(
         "agent recovered to the published revision with the same decisions",
