@@ -1,21 +1,30 @@
 """I7 Bounded blast radius, on Cell and Region components that declare too much."""
 
 import pulumi
-from crossguard_harness import run_pack
+import pytest
+from crossguard_harness import aws_provider, gcp_provider, run_pack
+
+PROVIDERS = {"aws": aws_provider, "gcp": gcp_provider}
 
 
 class Stand(pulumi.ComponentResource):
     """Stands in for a component of the library, with the outputs the rules read."""
 
-    def __init__(self, type_token: str, name: str, outputs: dict, parent=None) -> None:
-        super().__init__(type_token, name, None, pulumi.ResourceOptions(parent=parent))
+    def __init__(self, type_token: str, name: str, outputs: dict, opts=None) -> None:
+        super().__init__(type_token, name, None, opts)
         self.register_outputs(outputs)
 
 
-def _region(waves: list[list[str]], canary: str, users: int = 10_000) -> None:
-    region = Stand("cellarch:index:Region", "region", {"canary": canary, "rollout_waves": waves})
+def _region(waves: list[list[str]], canary: str, users: int = 10_000, cloud: str = "aws") -> None:
+    """A Region of three Cells on `cloud`; the rules read only the components' outputs."""
+    region = Stand(
+        "cellarch:index:Region",
+        "region",
+        {"canary": canary, "rollout_waves": waves},
+        pulumi.ResourceOptions(providers=[PROVIDERS[cloud]()]),
+    )
     for name in ("cell-1", "cell-2", "cell-3"):
-        Stand("cellarch:index:Cell", name, {"users": users}, parent=region)
+        Stand("cellarch:index:Cell", name, {"users": users}, pulumi.ResourceOptions(parent=region))
 
 
 def test_compliant_region_passes():
@@ -25,8 +34,11 @@ def test_compliant_region_passes():
     assert report.details("i07-rollout-in-waves") == []
 
 
-def test_cell_above_cap():
-    report = run_pack(lambda: _region([["cell-1"], ["cell-2", "cell-3"]], "cell-1", users=50_000))
+@pytest.mark.parametrize("cloud", PROVIDERS)
+def test_cell_above_cap(cloud):
+    report = run_pack(
+        lambda: _region([["cell-1"], ["cell-2", "cell-3"]], "cell-1", users=50_000, cloud=cloud)
+    )
 
     assert report.details("i07-cell-size-capped") == [
         f"Cell {name}: sized for 50000 users, above the cap of 20000; add a cell instead"
@@ -43,8 +55,9 @@ def test_cell_cap_from_pack_config():
     assert len(report.details("i07-cell-size-capped")) == 3
 
 
-def test_rollout_without_canary_first():
-    report = run_pack(lambda: _region([["cell-2", "cell-1"], ["cell-3"]], "cell-1"))
+@pytest.mark.parametrize("cloud", PROVIDERS)
+def test_rollout_without_canary_first(cloud):
+    report = run_pack(lambda: _region([["cell-2", "cell-1"], ["cell-3"]], "cell-1", cloud=cloud))
 
     assert report.details("i07-rollout-in-waves") == [
         "Region region: the first wave is ['cell-2', 'cell-1'], not the canary cell 'cell-1' alone"
