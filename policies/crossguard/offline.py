@@ -34,7 +34,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError
 
 from offline.recorder import Recording
-from offline.stack_config import PROGRAM, load_stack_config
+from offline.stack_config import PROGRAM, load_stack_config, shipped_stacks
 
 from . import policy_config
 from .engine_args import EngineView
@@ -54,10 +54,13 @@ def run(
     """Return what the pack reports on a recording.
 
     `stack_config` is the stack's config (`cellarch:environment`, ...), which the engine
-    hands a pack in its environment. `pack_config` has the format of the CLI's
+    hands a pack in its environment; by default the config of the shipped stack of that
+    name, if there is one. `pack_config` has the format of the CLI's
     `--policy-pack-config` file; PolicyConfigError names what is wrong with it.
     """
     settings = policy_config.resolve(pack_config)
+    if stack_config is None:
+        stack_config = shipped_stack_config(recording.stack)
     outcome: dict[str, Any] = {}
 
     def analyze() -> None:
@@ -75,6 +78,21 @@ def run(
     if "error" in outcome:
         raise outcome["error"]
     return outcome["report"]
+
+
+def shipped_stack_config(stack: str) -> dict[str, str]:
+    """Return the config in `stacks/Pulumi.<stack>.yaml`, or {} when there is no usable file.
+
+    With {} the rules see the config model's defaults, such as the production environment.
+    """
+    from components.errors import ConfigError
+
+    if stack not in shipped_stacks():
+        return {}
+    try:
+        return load_stack_config(stack)
+    except ConfigError:
+        return {}
 
 
 def _analyze(
@@ -220,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"crossguard: the program failed for stack {args.stack}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(
-        f"crossguard: running {len(RULES_BY_NAME)} policies over {len(recording.resources)} resources"
+        f"crossguard: running {len(RULES_BY_NAME)} policies over "
+        f"{len(recording.resources)} resources"
     )
     report = run(recording, stack_config=config, pack_config=pack_config)
     report.print()

@@ -30,7 +30,10 @@ class Diagnostic:
     def message(self) -> str:
         """Return the message as the policy SDK builds it: description, then detail."""
         if not self.evaluated:
-            return f"can't run policy '{self.policy}' from policy pack '{PACK_NAME}' during preview: {self.detail}"
+            return (
+                f"can't run policy '{self.policy}' from policy pack '{PACK_NAME}' during "
+                f"preview: {self.detail}"
+            )
         return f"{self.description}\n{self.detail}" if self.detail else self.description
 
 

@@ -54,3 +54,10 @@ def test_preview_reports_unknowns_as_advisory(shipped, stack):
     assert report.not_evaluated
     assert {d.level.value for d in report.not_evaluated} == {"advisory"}
     assert all(d.detail.startswith("could not evaluate yet") for d in report.not_evaluated)
+
+
+def test_run_reads_the_shipped_stack_config():
+    from policies.crossguard.offline import shipped_stack_config
+
+    assert shipped_stack_config("gcp-europe-west1")["cellarch:environment"] == "staging"
+    assert shipped_stack_config("no-such-stack") == {}

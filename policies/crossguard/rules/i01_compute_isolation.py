@@ -259,18 +259,24 @@ RULES = [
     Rule(
         name="i01-data-pool-isolated",
         invariant="I1",
-        description="Data-plane node pools carry the plane label and the data-plane NoSchedule taint.",
+        description=(
+            "Data-plane node pools carry the plane label and the data-plane NoSchedule taint."
+        ),
         level=MANDATORY,
         checks={
             "aws": f"EKS node groups tagged plane=data: label and taint {DATA_TAINT}",
-            "gcp": f"GKE node pools (and a kept default pool) labelled data: label and taint {DATA_TAINT}",
+            "gcp": "GKE node pools (and a kept default pool) labelled data: label and taint "
+            f"{DATA_TAINT}",
         },
         resource_check=check_data_pool,
     ),
     Rule(
         name="i01-data-workload-on-data-pool",
         invariant="I1",
-        description="Data-plane pods select the data-plane nodes, so they never share nodes with the control plane.",
+        description=(
+            "Data-plane pods select the data-plane nodes, so they never share nodes with the "
+            "control plane."
+        ),
         level=MANDATORY,
         checks={
             "kubernetes": f"data-plane workloads select nodes with {KUBERNETES_PLANE_LABEL}=data",
@@ -280,7 +286,10 @@ RULES = [
     Rule(
         name="i01-no-shared-scheduling",
         invariant="I1",
-        description="No control-plane or observability workload can be scheduled onto a data-plane node pool.",
+        description=(
+            "No control-plane or observability workload can be scheduled onto a data-plane node "
+            "pool."
+        ),
         level=MANDATORY,
         checks={
             "kubernetes": "control-plane and observability workloads against the labels and "
@@ -291,7 +300,9 @@ RULES = [
     Rule(
         name="i01-control-plane-own-cluster",
         invariant="I1",
-        description="The region's control plane runs in a cluster of its own, never in a cell's cluster.",
+        description=(
+            "The region's control plane runs in a cluster of its own, never in a cell's cluster."
+        ),
         level=MANDATORY,
         checks={
             "kubernetes": "the cluster each workload's provider deploys to: no control-plane "

@@ -75,7 +75,8 @@ def check_authz_target(
                 continue
             if not endpoints:
                 findings.violation(
-                    f"{where}: listener {listener} authorizes against {target}, which has no endpoint"
+                    f"{where}: listener {listener} authorizes against {target}, which has no "
+                    "endpoint"
                 )
             for endpoint in endpoints:
                 if not endpoint.is_local:
@@ -103,7 +104,7 @@ def check_agent_in_pod(view: StackView, findings: Findings, _config: Mapping[str
         for item in configs.unknown:
             findings.unknown(workload.ref.title, item)
         for sidecar, bootstrap in configs.sidecars:
-            for listener, target, endpoints in authz_targets(bootstrap):
+            for listener, _target, endpoints in authz_targets(bootstrap):
                 for endpoint in endpoints or ():
                     if not endpoint.is_local:
                         continue  # i02-authz-target-local reports it on the ConfigMap.
@@ -126,7 +127,9 @@ RULES = [
     Rule(
         name="i02-authz-target-local",
         invariant="I2",
-        description="A sidecar's authorization call targets loopback or a Unix socket, never another host.",
+        description=(
+            "A sidecar's authorization call targets loopback or a Unix socket, never another host."
+        ),
         level=MANDATORY,
         checks={
             "kubernetes": "Envoy bootstraps in ConfigMaps: every ext_authz filter's cluster "

@@ -141,7 +141,9 @@ RULES = [
     Rule(
         name="i03-data-workload-behind-sidecar",
         invariant="I3",
-        description="Every data-plane workload runs an Envoy sidecar and a policy agent in each pod.",
+        description=(
+            "Every data-plane workload runs an Envoy sidecar and a policy agent in each pod."
+        ),
         level=MANDATORY,
         checks={
             "kubernetes": "data-plane workloads: an Envoy container and a policy agent container "

@@ -40,9 +40,9 @@ def _persistence_mount(agent: Container, directory: str) -> Any:
     best = None
     for mount in agent.mounts:
         prefix = str(mount.path).rstrip("/")
-        if directory == prefix or directory.startswith(prefix + "/"):
-            if best is None or len(prefix) > len(str(best.path).rstrip("/")):
-                best = mount
+        inside = directory == prefix or directory.startswith(prefix + "/")
+        if inside and (best is None or len(prefix) > len(str(best.path).rstrip("/"))):
+            best = mount
     return best
 
 
@@ -96,27 +96,37 @@ RULES = [
     Rule(
         name="i05-agent-persists-bundles",
         invariant="I5",
-        description="Agents persist every bundle they activate, so they restart from the last known good one.",
+        description=(
+            "Agents persist every bundle they activate, so they restart from the last known good "
+            "one."
+        ),
         level=MANDATORY,
         checks={
-            "kubernetes": "agent configurations: persistence_directory set and persist: true on every bundle",
+            "kubernetes": "agent configurations: persistence_directory set and persist: true on "
+            "every bundle",
         },
         resource_check=check_agent_persists,
     ),
     Rule(
         name="i05-persistence-on-volume",
         invariant="I5",
-        description="The agent's persistence directory is on a writable volume, which outlives a restart of the agent container.",
+        description=(
+            "The agent's persistence directory is on a writable volume, which outlives a restart "
+            "of the agent container."
+        ),
         level=MANDATORY,
         checks={
-            "kubernetes": "the agent container mounts a writable volume at its persistence directory",
+            "kubernetes": "the agent container mounts a writable volume at its persistence "
+            "directory",
         },
         stack_check=check_persistence_on_volume,
     ),
     Rule(
         name="i05-persistence-survives-pod",
         invariant="I5",
-        description="The persisted bundle outlives the pod, so a rescheduled pod starts from it too.",
+        description=(
+            "The persisted bundle outlives the pod, so a rescheduled pod starts from it too."
+        ),
         level=ADVISORY,
         checks={
             "kubernetes": "the persistence volume is not an emptyDir (a judgement call: a "

@@ -274,7 +274,10 @@ RULES = [
     Rule(
         name="i06-one-cell-per-resource",
         invariant="I6",
-        description="Each network, cluster, node pool, database, key, ingress and secret belongs to exactly one cell.",
+        description=(
+            "Each network, cluster, node pool, database, key, ingress and secret belongs to "
+            "exactly one cell."
+        ),
         level=MANDATORY,
         checks={
             "aws": "VPCs, subnets, EKS clusters and node groups, RDS, KMS keys, load balancers, "
@@ -290,7 +293,10 @@ RULES = [
     Rule(
         name="i06-no-peering-between-cells",
         invariant="I6",
-        description="No peering, transit attachment or service connection joins a cell's network to another network.",
+        description=(
+            "No peering, transit attachment or service connection joins a cell's network to "
+            "another network."
+        ),
         level=MANDATORY,
         checks={
             "aws": "VPC peering connections and accepters, transit gateway VPC attachments",
@@ -301,7 +307,10 @@ RULES = [
     Rule(
         name="i06-cell-ranges-disjoint",
         invariant="I6",
-        description="Address ranges of different cells never overlap, in this stack and across the configured regions.",
+        description=(
+            "Address ranges of different cells never overlap, in this stack and across the "
+            "configured regions."
+        ),
         level=MANDATORY,
         checks={
             "aws": "VPC, secondary VPC and subnet ranges",
@@ -320,7 +329,10 @@ RULES = [
     Rule(
         name="i06-no-rule-between-cells",
         invariant="I6",
-        description="No security-group or firewall rule, inline or separate, admits traffic from another cell.",
+        description=(
+            "No security-group or firewall rule, inline or separate, admits traffic from another "
+            "cell."
+        ),
         level=MANDATORY,
         checks={
             "aws": "inline ingress and egress of security groups, SecurityGroupRule and "

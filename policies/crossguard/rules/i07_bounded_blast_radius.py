@@ -101,7 +101,9 @@ RULES = [
     Rule(
         name="i07-rollout-in-waves",
         invariant="I7",
-        description="A change reaches the canary cell alone first, then the other cells in bounded waves.",
+        description=(
+            "A change reaches the canary cell alone first, then the other cells in bounded waves."
+        ),
         level=MANDATORY,
         checks={
             "aws": "the canary and rollout_waves outputs of each Region component: the canary "

@@ -123,7 +123,10 @@ RULES = [
     Rule(
         name="i08-mesh-mtls",
         invariant="I8",
-        description="Sidecars accept and make service-to-service connections only over mTLS that checks SPIFFE IDs.",
+        description=(
+            "Sidecars accept and make service-to-service connections only over mTLS that checks "
+            "SPIFFE IDs."
+        ),
         level=MANDATORY,
         checks={
             "kubernetes": "each workload's Envoy: TLS on every listener outside loopback; a "
@@ -136,7 +139,10 @@ RULES = [
     Rule(
         name="i08-requests-pass-sidecar",
         invariant="I8",
-        description="Every Service that reaches a data-plane workload targets its sidecar, so every request is authorized.",
+        description=(
+            "Every Service that reaches a data-plane workload targets its sidecar, so every "
+            "request is authorized."
+        ),
         level=MANDATORY,
         checks={
             "kubernetes": "Services selecting data-plane pods: each target port is a "

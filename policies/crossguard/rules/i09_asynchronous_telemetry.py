@@ -105,13 +105,15 @@ def check_exports_locally(view: StackView, findings: Findings, _config: Mapping[
                     exports_to_loopback = True
         if exports_to_loopback and not configs.collectors and not configs.unknown:
             findings.violation(
-                f"{workload.ref.title}: exports telemetry to loopback, but no collector runs in the pod",
+                f"{workload.ref.title}: exports telemetry to loopback, but no collector runs in "
+                "the pod",
                 workload.ref.urn,
             )
         for container, _ in configs.collectors:
             if container.memory_limit is None:
                 findings.violation(
-                    f"{workload.ref.title}: collector container {container.name} has no memory limit",
+                    f"{workload.ref.title}: collector container {container.name} has no memory "
+                    "limit",
                     workload.ref.urn,
                 )
 
@@ -120,7 +122,10 @@ RULES = [
     Rule(
         name="i09-collector-bounded",
         invariant="I9",
-        description="Collectors limit their memory first in every pipeline and queue a bounded number of batches.",
+        description=(
+            "Collectors limit their memory first in every pipeline and queue a bounded number of "
+            "batches."
+        ),
         level=MANDATORY,
         checks={
             "kubernetes": "collector configurations in ConfigMaps: a memory_limiter with a "
@@ -140,7 +145,10 @@ RULES = [
     Rule(
         name="i09-export-to-local-collector",
         invariant="I9",
-        description="Data-plane workloads export telemetry to a collector in their pod or on their node, which has a memory limit.",
+        description=(
+            "Data-plane workloads export telemetry to a collector in their pod or on their node, "
+            "which has a memory limit."
+        ),
         level=MANDATORY,
         checks={
             "kubernetes": "OTEL_EXPORTER_OTLP_*ENDPOINT of data-plane containers: loopback or "

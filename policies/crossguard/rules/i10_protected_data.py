@@ -187,7 +187,9 @@ RULES = [
     Rule(
         name="i10-database-resilient",
         invariant="I10",
-        description="Databases keep automated backups for long enough and have a standby in another zone.",
+        description=(
+            "Databases keep automated backups for long enough and have a standby in another zone."
+        ),
         level=MANDATORY,
         checks={
             "aws": "RDS: backupRetentionPeriod at least minBackupRetentionDays and multiAz; "
