@@ -1,6 +1,7 @@
 """Port plan of the local region: which component listens where, checked before start."""
 
 import os
+import random
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,9 @@ from localregion.errors import LocalRegionError, PortInUseError
 CELL_STRIDE = 10
 FIRST_CELL_OFFSET = 10
 MAX_CELLS = 20
+# Free ports are picked from here up to the start of the kernel's ephemeral range.
+LOWEST_FREE_PORT = 10000
+EPHEMERAL_RANGE_FILE = "/proc/sys/net/ipv4/ip_local_port_range"
 
 
 @dataclass(frozen=True)
@@ -153,19 +157,56 @@ def _group_members(group: int) -> list[int]:
     return members
 
 
-def _free_port_plan(cell_count: int) -> PortPlan:
+def free_ports(count: int) -> list[int]:
+    """Return count distinct ports that 127.0.0.1 can bind now, below the ephemeral range.
+
+    The kernel takes the source port of every outgoing connection from its ephemeral range
+    (net.ipv4.ip_local_port_range). On a busy machine one of those connections can occupy
+    a port picked in that range before the component binds it, so ports come from below
+    it. A port another process binds explicitly can still be taken in between; bring-up
+    then reports the component's failure to bind with its log.
+    """
+    low, _high = _ephemeral_range()
+    candidates = list(range(LOWEST_FREE_PORT, low))
+    if len(candidates) < count * 4:
+        return _kernel_picked_ports(count)
+    random.shuffle(candidates)
+    ports: list[int] = []
+    for port in candidates:
+        if is_port_free(port):
+            ports.append(port)
+            if len(ports) == count:
+                return ports
+    raise LocalRegionError(
+        f"found only {len(ports)} free ports from {LOWEST_FREE_PORT} to {low - 1}, "
+        f"{count} needed; stop some servers or pass a base port"
+    )
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path(EPHEMERAL_RANGE_FILE).read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        # Linux's default range.
+        return 32768, 60999
+
+
+def _kernel_picked_ports(count: int) -> list[int]:
     # All sockets stay open until every port is picked, so no port is handed out twice.
-    # NOTE: another process can still take a port between this and the component's start;
-    # the component then fails to bind and bring-up reports it with the component's log.
     sockets = []
     try:
-        for _ in range(3 + 6 * cell_count):
+        for _ in range(count):
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sockets.append(sock)
             sock.bind(("127.0.0.1", 0))
-        ports = [sock.getsockname()[1] for sock in sockets]
+        return [sock.getsockname()[1] for sock in sockets]
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _free_port_plan(cell_count: int) -> PortPlan:
+    ports = free_ports(3 + 6 * cell_count)
     cells = tuple(CellPorts(*ports[3 + 6 * i : 9 + 6 * i]) for i in range(cell_count))
     return PortPlan(ports[0], ports[1], ports[2], cells)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from localregion.ports import group_listens_on
+from localregion.ports import free_ports, group_listens_on
 from wasm.build import BuildResult, build_bundle
 from wasm.data import Issuer
 from wasm.keys import KeyPair, generate_key_pair
@@ -31,10 +30,8 @@ START_ATTEMPTS = 3
 
 
 def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """Return a TCP port on 127.0.0.1 that was free a moment ago, below the ephemeral range."""
+    return free_ports(1)[0]
 
 
 def wait_for_http(url: str, process: subprocess.Popen, deadline_seconds: float) -> None:

@@ -1,8 +1,7 @@
 """Fixtures that bring the local region up once per test session, and a stock OPA."""
 
-import json
+import shutil
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,9 @@ from localregion.ports import plan_ports
 from localregion.readiness import Deadline, http_status_is, wait_until
 from localregion.region import LocalRegion
 from localregion.supervisor import Supervisor
+from wasm.checks import policy_files
+from wasm.layout import POLICY_DIR
+from wasm.signing import read_bundle_file
 
 ROOT = Path(__file__).resolve().parents[2]
 OPA = ROOT / ".tools" / "bin" / "opa"
@@ -33,14 +35,15 @@ def region(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def stock_opa(region, tmp_path_factory):
-    """Stock `opa run --server` with the Rego sources and data of the region's bundle.
+    """Stock `opa run --server` with the policy's Rego sources and the bundle's data.
 
     It interprets the Rego, where the agents run the bundle's WebAssembly module, so the
-    two can be compared decision by decision.
+    two can be compared decision by decision. The Rego comes from policies/authz, because
+    `opa build -t wasm` drops the entrypoint rule from the Rego files it packs.
     """
     directory = tmp_path_factory.mktemp("stock-opa")
-    policy_dir = directory / "bundle"
-    extract_rego_and_data(region.governance.bundle_path(region.revision), policy_dir)
+    policy_dir = directory / "policy"
+    copy_rego_and_data(region.governance.bundle_path(region.revision), policy_dir)
     port = plan_ports(2, 0).router
     with Supervisor(directory / "logs") as supervisor:
         supervisor.start(
@@ -55,20 +58,14 @@ def stock_opa(region, tmp_path_factory):
             supervisor=supervisor,
             process="opa",
         )
+        supervisor.check_listening("opa", port)
         with OpaClient(host="127.0.0.1", port=port, timeout=5.0) as client:
             yield client
 
 
-def extract_rego_and_data(bundle: Path, target: Path) -> None:
-    """Write the bundle's .rego files and its data.json, leaving out policy.wasm."""
-    with tarfile.open(bundle) as archive:
-        names = archive.getnames()
-        for member in archive.getmembers():
-            name = member.name.lstrip("/")
-            if not member.isfile() or not (name.endswith(".rego") or name.endswith("data.json")):
-                continue
-            path = target / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(archive.extractfile(member).read())
-    if not any(target.rglob("data.json")):
-        raise AssertionError(f"{bundle} has no data.json, only {json.dumps(names)}")
+def copy_rego_and_data(bundle: Path, target: Path) -> None:
+    """Write the policy's Rego sources (tests excluded) and the bundle's data.json."""
+    target.mkdir(parents=True)
+    for source in policy_files(POLICY_DIR).sources:
+        shutil.copy(source, target / source.name)
+    (target / "data.json").write_bytes(read_bundle_file(bundle, "data.json"))

@@ -1,11 +1,19 @@
 """Port plans: fixed offsets from a base port, or free ports, checked before any start."""
 
 import socket
+from pathlib import Path
 
 import pytest
 
 from localregion.errors import LocalRegionError, PortInUseError
-from localregion.ports import CellPorts, check_ports_free, plan_ports
+from localregion.ports import (
+    EPHEMERAL_RANGE_FILE,
+    LOWEST_FREE_PORT,
+    CellPorts,
+    check_ports_free,
+    free_ports,
+    plan_ports,
+)
 
 
 def test_base_port_plan_uses_fixed_offsets():
@@ -57,3 +65,12 @@ def test_taken_port_names_port_and_component():
         f"port {taken} for us-1 sidecar is already in use; stop what uses it, "
         "or choose another --base-port (0 picks free ports)"
     )
+
+
+def test_free_ports_avoid_ephemeral_range():
+    low, _high = (int(value) for value in Path(EPHEMERAL_RANGE_FILE).read_text().split())
+
+    ports = free_ports(20)
+
+    assert len(set(ports)) == 20
+    assert all(LOWEST_FREE_PORT <= port < low for port in ports)

@@ -115,6 +115,8 @@ def test_agent_decision_matches_stock_opa(region, stock_opa, client, number, cas
     expected = stock_opa.query_rule(entry["input"], "envoy/authz", "result")["result"]
 
     assert entry["result"] == expected
+    assert entry["custom"] == {"evaluator": "wasm"}
+    assert entry["bundles"] == {region.bundle_name: {"revision": region.revision}}
     if expected["allowed"]:
         assert response.headers.get("x-cell") is not None
     else:
