@@ -1,12 +1,16 @@
 """I8 Zero trust, on sidecars without mTLS and Services that skip the sidecar."""
 
+import pulumi
+import pulumi_gcp as gcp
 from crossguard_harness import (
     APP_PORT,
     Pod,
     Sidecar,
+    gcp_provider,
     kube_provider,
     run_pack,
     static_cluster,
+    tags,
     tls_context,
 )
 
@@ -51,3 +55,33 @@ def test_service_targeting_the_application_on_kubernetes():
         "Deployment orders: Service orders-service port 443 targets 3000 (container app), not a "
         "listener of the sidecar, so its requests skip authorization"
     ]
+
+
+def _router_calling_cell_ingress(tls: dict | None) -> None:
+    """A pod whose Envoy forwards to a cell's external address, as the region's router does."""
+    gcp.compute.Address(
+        "cell-1-ingress",
+        address="203.0.113.10",
+        address_type="EXTERNAL",
+        labels=tags("data", "cell-1", region="europe-west1"),
+        opts=pulumi.ResourceOptions(provider=gcp_provider()),
+    )
+    upstream = static_cluster("cells", "203.0.113.10", 443, tls)
+    Pod(sidecar=Sidecar(upstreams=[upstream])).create(kube_provider())
+
+
+def test_call_to_cell_ingress_without_tls_on_kubernetes():
+    report = run_pack(lambda: _router_calling_cell_ingress(None))
+
+    assert report.details("i08-mesh-mtls") == [
+        "Deployment orders: sidecar envoy: cluster cells calls cell ingress without TLS"
+    ]
+
+
+def test_call_to_cell_ingress_over_tls_passes():
+    server_verified = tls_context(server=False)
+    del server_verified["typed_config"]["common_tls_context"]["tls_certificates"]
+
+    report = run_pack(lambda: _router_calling_cell_ingress(server_verified))
+
+    assert report.details("i08-mesh-mtls") == []

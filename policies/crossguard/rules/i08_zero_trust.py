@@ -7,7 +7,7 @@ from typing import Any
 from ..findings import Findings
 from ..view.envoy import EnvoyBootstrap, TlsContext
 from ..view.graph import StackView
-from ..view.model import Workload
+from ..view.model import Ingress, Workload
 from ..view.pods import pod_configs, workload_plane
 from ..view.services import exposures
 from .base import MANDATORY, Rule
@@ -56,11 +56,21 @@ def listener_problems(
     return problems
 
 
-def upstream_problems(bootstrap: EnvoyBootstrap) -> list[str]:
+def upstream_problems(bootstrap: EnvoyBootstrap, ingress_hosts: set[str]) -> list[str]:
+    """Return the clusters that leave the pod without the TLS they need.
+
+    A cluster whose every endpoint is the ingress of a cell of this stack (a router calling
+    cells) needs TLS, because that ingress takes clients without a workload identity. Every
+    other cluster that leaves the pod needs mTLS that checks the callee's SPIFFE ID.
+    """
     problems = []
     for cluster in bootstrap.clusters.values():
         if all(endpoint.is_local for endpoint in cluster.endpoints):
             continue  # The pod's agent and the SPIRE agent socket.
+        if cluster.endpoints and all(e.host in ingress_hosts for e in cluster.endpoints):
+            if cluster.tls is None:
+                problems.append(f"cluster {cluster.name} calls cell ingress without TLS")
+            continue
         if cluster.tls is None or not cluster.tls.has_certificate:
             problems.append(f"cluster {cluster.name} calls another workload without mTLS")
         elif not _checks_spiffe_ids(cluster.tls):
@@ -68,7 +78,17 @@ def upstream_problems(bootstrap: EnvoyBootstrap) -> list[str]:
     return problems
 
 
+def ingress_hosts(view: StackView) -> set[str]:
+    return {
+        address
+        for ingress in view.records(Ingress)
+        for address in ingress.addresses
+        if isinstance(address, str)
+    }
+
+
 def check_mtls(view: StackView, findings: Findings, _config: Mapping[str, Any]) -> None:
+    hosts = ingress_hosts(view)
     for workload in view.records(Workload):
         configs = pod_configs(view, workload)
         if not configs.sidecars:
@@ -79,9 +99,8 @@ def check_mtls(view: StackView, findings: Findings, _config: Mapping[str, Any]) 
         external = {e.container_port for e in exposed if e.external}
         internal = {e.container_port for e in exposed if not e.external}
         for sidecar, bootstrap in configs.sidecars:
-            problems = listener_problems(bootstrap, external, internal) + upstream_problems(
-                bootstrap
-            )
+            problems = listener_problems(bootstrap, external, internal)
+            problems += upstream_problems(bootstrap, hosts)
             for problem in problems:
                 findings.violation(
                     f"{workload.ref.title}: sidecar {sidecar.name}: {problem}", workload.ref.urn
@@ -132,7 +151,7 @@ RULES = [
             "kubernetes": "each workload's Envoy: TLS on every listener outside loopback; a "
             "client certificate checked against a spiffe:// URI SAN on every listener an "
             "internal Service reaches; mTLS with a SPIFFE ID check on every cluster that "
-            "leaves the pod",
+            "leaves the pod, TLS on a cluster whose endpoints are cell ingress addresses",
         },
         stack_check=check_mtls,
     ),

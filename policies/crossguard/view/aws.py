@@ -395,7 +395,9 @@ def denies_insecure_transport(policy: Any) -> Any:
 
 
 def _load_balancer(source: Source) -> list[Record]:
-    return [_record(source, "load balancer", Ingress)]
+    dns_name = source.get("dnsName")
+    addresses = () if dns_name is None else (dns_name,)
+    return [_record(source, "load balancer", Ingress, addresses=addresses)]
 
 
 def _secret(source: Source) -> list[Record]:

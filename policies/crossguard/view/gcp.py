@@ -306,13 +306,17 @@ def _address(source: Source) -> list[Record]:
     address_type = source.get("addressType", "EXTERNAL")
     if address_type == "INTERNAL":
         return [_record(source, "internal address")]
-    return [_record(source, "external address", Ingress)]
+    address = source.get("address")
+    addresses = () if address is None else (address,)
+    return [_record(source, "external address", Ingress, addresses=addresses)]
 
 
 def _forwarding_rule(source: Source) -> list[Record]:
     scheme = source.get("loadBalancingScheme", "EXTERNAL")
     if isinstance(scheme, str) and scheme.startswith("EXTERNAL"):
-        return [_record(source, "forwarding rule", Ingress)]
+        address = source.get("ipAddress")
+        addresses = () if address is None else (address,)
+        return [_record(source, "forwarding rule", Ingress, addresses=addresses)]
     return [_record(source, "forwarding rule")]
 
 

@@ -301,8 +301,28 @@ def _service(source: Source) -> list[Record]:
         )
     ]
     if service_type in ("LoadBalancer", "NodePort"):
-        records.append(Ingress(ref=source.ref(SOURCE, "Service"), labels=labels(source)))
+        records.append(
+            Ingress(
+                ref=source.ref(SOURCE, "Service"),
+                labels=labels(source),
+                addresses=_service_addresses(source, spec),
+            )
+        )
     return records
+
+
+def _service_addresses(source: Source, spec: Any) -> tuple[Any, ...]:
+    """Return the addresses a Service of type LoadBalancer is reached at: the one it asks
+    for, and those its status reports once the cloud assigned them."""
+    addresses: list[Any] = []
+    if not is_unknown(spec) and spec.get("loadBalancerIP") is not None:
+        addresses.append(spec["loadBalancerIP"])
+    for entry in as_list(get_path(source.props, "status", "loadBalancer", "ingress", default=[])):
+        for key in ("ip", "hostname"):
+            value = get_path(entry, key)
+            if value is not None:
+                addresses.append(value)
+    return tuple(addresses)
 
 
 def _service_port(entry: Any) -> ServicePort:

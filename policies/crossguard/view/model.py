@@ -169,6 +169,9 @@ class BucketSetting(Record):
 class Ingress(Record):
     """A load balancer, external address or Kubernetes Service exposed outside the cluster."""
 
+    addresses: tuple[Any, ...] = ()
+    """DNS names or IP addresses clients reach it at, as far as the resource states them."""
+
 
 @dataclass(frozen=True)
 class Secret(Record):
