@@ -191,6 +191,25 @@ def test_command_line_rejects_foreign_run_dir(tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["notes.txt"]
 
 
+def test_command_line_rejects_taken_port(tmp_path):
+    with socket.socket() as holder:
+        base = find_free_base_port()
+        holder.bind(("127.0.0.1", base))
+        holder.listen()
+
+        result = run_command_line(
+            ["--run-dir", str(tmp_path / "run"), "--cells", "2", "--base-port", str(base)]
+        )
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"scripts/local-region: error: port {base} for router is already in use; stop what "
+        "uses it, or choose another --base-port (0 picks free ports)\n"
+    )
+    assert result.stdout == ""
+    assert not (tmp_path / "run").exists()
+
+
 def run_command_line(arguments: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "localregion", *arguments],
