@@ -54,7 +54,7 @@ def _wire(value: Any) -> Any:
 
 def options(record: ResourceRecord) -> PolicyResourceOptions:
     # NOTE: the recording does not keep a resource's `protect` option, so it reaches the
-    # policies as None; a rule that reads it skips that check offline.
+    # policies as None. A rule that reads it skips that check offline.
     protect = getattr(record, "protect", None)
     return PolicyResourceOptions(
         protect=protect,

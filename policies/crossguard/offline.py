@@ -1,11 +1,11 @@
 """Run the pack over a recording of the offline preview, as the engine runs it over a preview.
 
 `run(recording)` calls every resource policy once per recorded resource with the resource's
-inputs, then every stack policy once with all resources' outputs, parents and dependencies,
-built as the engine builds them (`engine_args.py`). Enforcement levels, the pack's config
-and values unknown during preview are handled as the policy SDK's analyzer handles them: a
-policy that raises `UnknownValueError` yields an advisory diagnostic that it could not run
-on those values, after the violations it reported first.
+inputs. It then calls every stack policy once with all resources' outputs, parents and
+dependencies, built as the engine builds them (`engine_args.py`). Enforcement levels and
+the pack's config are applied as the policy SDK's analyzer applies them. A policy that
+raises `UnknownValueError` yields an advisory diagnostic that it could not run on those
+values, after the violations it reported first.
 
     python -m policies.crossguard.offline --stack aws-us-east-1
 
@@ -54,8 +54,8 @@ def run(
     """Return what the pack reports on a recording.
 
     `stack_config` is the stack's config (`cellarch:environment`, ...), which the engine
-    hands a pack in its environment; by default the config of the shipped stack of that
-    name, if there is one. `pack_config` has the format of the CLI's
+    hands a pack in its environment. It defaults to the config of the shipped stack of the
+    recording's name, if there is one. `pack_config` has the format of the CLI's
     `--policy-pack-config` file; PolicyConfigError names what is wrong with it.
     """
     settings = policy_config.resolve(pack_config)
@@ -70,8 +70,8 @@ def run(
         except BaseException as error:  # handed to the calling thread, which re-raises it
             outcome["error"] = error
 
-    # The stack's config lives in a context variable of the Pulumi SDK; a thread of its own
-    # starts with a fresh context, so one run's config never leaks into another's.
+    # The Pulumi SDK keeps the stack's config in a context variable. A new thread starts
+    # with a fresh context, so one run's config does not reach another run.
     thread = threading.Thread(target=analyze, name=f"crossguard-{recording.stack}")
     thread.start()
     thread.join()

@@ -1,4 +1,4 @@
-"""What one offline run of the pack found, grouped by invariant and by resource for people."""
+"""Report of one offline run of the pack, with its diagnostics grouped by invariant and resource."""
 
 import sys
 from collections.abc import Iterable

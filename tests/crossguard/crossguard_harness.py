@@ -255,72 +255,15 @@ class Pod:
         """Register the pod's ConfigMap, Deployment and Service with `provider`."""
         options = pulumi.ResourceOptions(provider=provider)
         labels = kube_labels(self.plane, self.cell)
-        data: dict[str, str] = {}
-        containers: list[dict[str, Any]] = [
-            {
-                "name": "app",
-                "image": "example/app:1",
-                "ports": [{"containerPort": APP_PORT}],
-                "env": self.env,
-            }
-        ]
-        volumes: list[dict[str, Any]] = [
-            {"name": "config", "configMap": {"name": f"{self.name}-config"}}
-        ]
-        if self.sidecar is not None:
-            data["envoy.yaml"] = yaml.safe_dump(self.sidecar.bootstrap())
-            containers.append(
-                {
-                    "name": "envoy",
-                    "image": "envoyproxy/envoy:v1.34",
-                    "args": ["-c", "/etc/config/envoy.yaml"],
-                    "ports": [{"containerPort": SIDECAR_PORT, "name": "inbound"}],
-                    "volumeMounts": [{"name": "config", "mountPath": "/etc/config"}],
-                }
-            )
-        if self.agent is not None:
-            data["agent.yaml"] = yaml.safe_dump(self.agent.config())
-            mounts = [{"name": "config", "mountPath": "/etc/config"}]
-            if self.persistence_volume is not None:
-                mounts.append({"name": "bundles", "mountPath": "/var/opa"})
-                volumes.append({"name": "bundles", **self.persistence_volume})
-            containers.append(
-                {
-                    "name": "policy-agent",
-                    "image": "example/policy-agent:1",
-                    "args": [
-                        "run",
-                        "--server",
-                        "--config-file=/etc/config/agent.yaml",
-                        *self.agent_args,
-                    ],
-                    "volumeMounts": mounts,
-                }
-            )
-        if self.collector is not None:
-            data["collector.yaml"] = yaml.safe_dump(self.collector)
-            limits = {"memory": self.collector_memory_limit} if self.collector_memory_limit else {}
-            containers.append(
-                {
-                    "name": "collector",
-                    "image": "otel/opentelemetry-collector:0.120.0",
-                    "args": ["--config", "/etc/config/collector.yaml"],
-                    "volumeMounts": [{"name": "config", "mountPath": "/etc/config"}],
-                    "resources": {"limits": limits},
-                }
-            )
         metadata = {"name": self.name, "namespace": namespace, "labels": labels}
+        data, containers, volumes = self._containers()
+
         k8s.core.v1.ConfigMap(
             f"{self.name}-config",
             metadata={**metadata, "name": f"{self.name}-config"},
             data=data,
             opts=options,
         )
-        pod_spec: dict[str, Any] = {"containers": containers, "volumes": volumes}
-        if self.node_selector:
-            pod_spec["nodeSelector"] = self.node_selector
-        if self.tolerations:
-            pod_spec["tolerations"] = self.tolerations
         deployment = k8s.apps.v1.Deployment(
             self.name,
             metadata=metadata,
@@ -328,7 +271,7 @@ class Pod:
                 "selector": {"matchLabels": {"app": self.name}},
                 "template": {
                     "metadata": {"labels": {**labels, "app": self.name}},
-                    "spec": pod_spec,
+                    "spec": self._pod_spec(containers, volumes),
                 },
             },
             opts=options,
@@ -345,6 +288,69 @@ class Pod:
                 opts=options,
             )
         return deployment
+
+    def _containers(self) -> tuple[dict[str, str], list[dict], list[dict]]:
+        """Return the ConfigMap data, the containers and the volumes of the pod."""
+        data: dict[str, str] = {}
+        containers: list[dict[str, Any]] = [
+            {
+                "name": "app",
+                "image": "example/app:1",
+                "ports": [{"containerPort": APP_PORT}],
+                "env": self.env,
+            }
+        ]
+        volumes: list[dict[str, Any]] = [
+            {"name": "config", "configMap": {"name": f"{self.name}-config"}}
+        ]
+        config_mount = {"name": "config", "mountPath": "/etc/config"}
+        if self.sidecar is not None:
+            data["envoy.yaml"] = yaml.safe_dump(self.sidecar.bootstrap())
+            containers.append(
+                {
+                    "name": "envoy",
+                    "image": "envoyproxy/envoy:v1.34",
+                    "args": ["-c", "/etc/config/envoy.yaml"],
+                    "ports": [{"containerPort": SIDECAR_PORT, "name": "inbound"}],
+                    "volumeMounts": [config_mount],
+                }
+            )
+        if self.agent is not None:
+            data["agent.yaml"] = yaml.safe_dump(self.agent.config())
+            mounts = [config_mount]
+            if self.persistence_volume is not None:
+                mounts.append({"name": "bundles", "mountPath": "/var/opa"})
+                volumes.append({"name": "bundles", **self.persistence_volume})
+            arguments = ["run", "--server", "--config-file=/etc/config/agent.yaml"]
+            containers.append(
+                {
+                    "name": "policy-agent",
+                    "image": "example/policy-agent:1",
+                    "args": [*arguments, *self.agent_args],
+                    "volumeMounts": mounts,
+                }
+            )
+        if self.collector is not None:
+            data["collector.yaml"] = yaml.safe_dump(self.collector)
+            limits = {"memory": self.collector_memory_limit} if self.collector_memory_limit else {}
+            containers.append(
+                {
+                    "name": "collector",
+                    "image": "otel/opentelemetry-collector:0.120.0",
+                    "args": ["--config", "/etc/config/collector.yaml"],
+                    "volumeMounts": [config_mount],
+                    "resources": {"limits": limits},
+                }
+            )
+        return data, containers, volumes
+
+    def _pod_spec(self, containers: list[dict], volumes: list[dict]) -> dict[str, Any]:
+        pod_spec: dict[str, Any] = {"containers": containers, "volumes": volumes}
+        if self.node_selector:
+            pod_spec["nodeSelector"] = self.node_selector
+        if self.tolerations:
+            pod_spec["tolerations"] = self.tolerations
+        return pod_spec
 
 
 def bounded_collector(**exporter: Any) -> dict[str, Any]:

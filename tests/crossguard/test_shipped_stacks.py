@@ -1,7 +1,7 @@
 """Every shipped stack passes every rule of the pack, in preview and with all values known.
 
 A preview leaves IDs and computed values unknown, so many workload rules cannot evaluate
-there; the update recording, with the values the mocks compute, checks them for real.
+there. The update recording has the values the mocks compute, so it checks those rules too.
 """
 
 import pytest

@@ -36,7 +36,7 @@ StackCheck = Callable[[StackView, Findings, Mapping[str, Any]], None]
 
 
 # The view of the last resource list seen. The offline runner hands every stack policy the
-# same list, so the view is built once per run; the engine sends each policy a new list.
+# same list, so the view is built once per run. The engine sends each policy a new list.
 _last_view: tuple[list[PolicyResource], StackView] | None = None
 
 

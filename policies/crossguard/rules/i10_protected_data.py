@@ -1,5 +1,5 @@
 """I10 Protected data: databases are private, encrypted with the cell's own key, backed up,
-multi-zone, and protected from deletion in production stacks; buckets block public access,
+multi-zone, and protected from deletion in production stacks. Buckets block public access,
 require TLS and keep versions."""
 
 from collections.abc import Mapping
@@ -40,8 +40,8 @@ def check_database_resilient(
         if is_unknown(days):
             findings.unknown(database.ref.title, "backup retention")
         elif days is not None and days < min_days:
-            kept = "takes no automated backups" if days == 0 else f"keeps backups {days} days"
-            findings.violation(f"{database.ref.title}: {kept}, fewer than {min_days}")
+            retention = "takes no automated backups" if days == 0 else f"keeps backups {days} days"
+            findings.violation(f"{database.ref.title}: {retention}, fewer than {min_days}")
         if is_unknown(database.multi_zone):
             findings.unknown(database.ref.title, "zone availability")
         elif database.multi_zone is False:
@@ -151,10 +151,10 @@ def check_bucket_protected(view: StackView, findings: Findings, _config: Mapping
     settings = _bucket_settings(view)
     for bucket in view.records(Bucket):
         own = settings.get(bucket.ref.urn, [])
-        for field, what, problem in _BUCKET_FACTS:
+        for field, setting_name, problem in _BUCKET_FACTS:
             value = _combined(bucket, own, field)
             if is_unknown(value):
-                findings.unknown(bucket.ref.title, what)
+                findings.unknown(bucket.ref.title, setting_name)
             elif value is not True:
                 findings.violation(f"{bucket.ref.title}: {problem}", bucket.ref.urn)
 

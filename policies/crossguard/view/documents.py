@@ -24,7 +24,7 @@ def _parse(text: str) -> tuple[bool, Any]:
 def parse_yaml(text: str) -> Any:
     """Return the document in `text`, parsed once per distinct text.
 
-    Rules only read documents, so every caller shares the parsed value; raises
+    Rules only read documents, so every caller shares the parsed value. Raises
     InvalidDocument for text that is not YAML.
     """
     valid, document = _parse(text)

@@ -192,8 +192,8 @@ class StackView:
     def _component_cell(self, urn: str) -> str:
         """Return the cell a Cell component declares, else its name.
 
-        The library names each Cell component after its cell, and labels every resource
-        under it with that name; the children's labels are what the rules check against it.
+        The library names each Cell component after its cell and labels every resource under
+        it with that name. The rules check the children's labels against this name.
         """
         component = self.first(urn, Component)
         values = component.values if component else {}

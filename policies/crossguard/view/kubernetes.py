@@ -312,8 +312,8 @@ def _service(source: Source) -> list[Record]:
 
 
 def _service_addresses(source: Source, spec: Any) -> tuple[Any, ...]:
-    """Return the addresses a Service of type LoadBalancer is reached at: the one it asks
-    for, and those its status reports once the cloud assigned them."""
+    """Return the addresses of a LoadBalancer Service: the `loadBalancerIP` it requests and
+    those its status reports once the cloud has assigned them."""
     addresses: list[Any] = []
     if not is_unknown(spec) and spec.get("loadBalancerIP") is not None:
         addresses.append(spec["loadBalancerIP"])
