@@ -265,7 +265,7 @@ func (a *authorizer) logDecision(ctx context.Context, txn storage.Transaction, c
 	}
 	if err := plugin.Log(ctx, info); err != nil {
 		a.manager.Logger().WithFields(map[string]any{"decision_id": current.id}).
-			Error("Policy agent: logging the decision failed: %v.", err)
+			Error("Logging the decision failed: %v.", err)
 	}
 }
 

@@ -32,7 +32,7 @@ var (
 // Config is the plugin's section of the OPA configuration file,
 // plugins.envoy_ext_authz_wasm.
 type Config struct {
-	// Addr is where the gRPC server listens: "127.0.0.1:PORT", "[::1]:PORT" or
+	// Addr is the gRPC server's listen address: "127.0.0.1:PORT", "[::1]:PORT" or
 	// "unix:///absolute/path.sock".
 	Addr string `json:"addr"`
 	// Path is the rule whose value is the decision, relative to data, e.g.

@@ -24,7 +24,7 @@ import (
 //	parsed_path     path segments, percent-decoded, without the query
 //	parsed_query    query parameter -> list of values
 //	parsed_body     the body as JSON, form values or multipart values, else null
-//	truncated_body  true when content-length says Envoy sent only part of the body
+//	truncated_body  true when content-length shows that Envoy sent only part of the body
 //	source_principal  the peer's certificate principal, when Envoy sends one
 //
 // Header names are lower-case in attributes.request.http.headers. Envoy sends them so

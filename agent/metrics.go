@@ -14,8 +14,9 @@ import (
 // policy-error).
 const decisionDurationMetric = "envoy_ext_authz_wasm_decision_duration_seconds"
 
-// Bucket bounds in seconds. A WebAssembly decision of the project's policy takes tens of
-// microseconds to a few milliseconds, so the bounds are dense there.
+// Bucket bounds in seconds. The project's policy took about 0.4 to 2.5 ms per decision in
+// `scripts/local-region --check` on a shared 2-core machine, and a simpler policy takes tens
+// of microseconds, so the bounds are dense from 25 µs to 5 ms.
 var decisionDurationBuckets = []float64{
 	0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
@@ -45,7 +46,7 @@ func newDecisionMetrics(manager *plugins.Manager) *decisionMetrics {
 				return &decisionMetrics{duration: existing}
 			}
 		}
-		manager.Logger().Error("Policy agent: registering %s failed: %v.", decisionDurationMetric, err)
+		manager.Logger().Error("Registering %s failed: %v.", decisionDurationMetric, err)
 	}
 	return &decisionMetrics{duration: duration}
 }

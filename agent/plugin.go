@@ -18,7 +18,7 @@ import (
 // PluginName is the plugin's key under "plugins" in the OPA configuration file.
 const PluginName = "envoy_ext_authz_wasm"
 
-// Factory validates the plugin configuration and creates the plugin; OPA's runtime calls
+// Factory validates the plugin configuration and creates the plugin. OPA's runtime calls
 // it for the "plugins.envoy_ext_authz_wasm" section.
 type Factory struct{}
 
@@ -27,7 +27,7 @@ func (Factory) Validate(_ *plugins.Manager, raw []byte) (any, error) {
 	return parseConfig(raw)
 }
 
-// New creates the plugin, not yet listening; its status is NOT_READY until Start.
+// New creates the plugin, which does not listen and reports NOT_READY until Start.
 func (Factory) New(manager *plugins.Manager, config any) plugins.Plugin {
 	cfg := config.(*Config)
 	plugin := &Plugin{
@@ -61,7 +61,7 @@ func (p *Plugin) Start(_ context.Context) error {
 	return p.startLocked()
 }
 
-// Stop stops the gRPC server gracefully: calls in flight finish, new ones are refused.
+// Stop stops the gRPC server gracefully: calls in flight finish, and new ones are rejected.
 func (p *Plugin) Stop(ctx context.Context) {
 	p.mutex.Lock()
 	defer p.mutex.Unlock()
@@ -83,7 +83,7 @@ func (p *Plugin) Reconfigure(ctx context.Context, config any) {
 	}
 	p.stopLocked(ctx)
 	if err := p.startLocked(); err != nil {
-		p.manager.Logger().Error("Policy agent: %v.", err)
+		p.manager.Logger().Error("Restarting the ext_authz gRPC server failed: %v.", err)
 	}
 }
 
