@@ -181,6 +181,11 @@ def harness_problems(results: dict) -> list[str]:
                 f"edge setup ({run['setup']}): a revoked caller got {probe['revoked_status']}, "
                 f"expected {expected_revoked}"
             )
+    for failed in results.get("edge", {}).get("failed_runs", []):
+        problems.append(
+            f"edge setup ({failed['setup']}) at {failed['rate_requested']:g}/s, round "
+            f"{failed['round']}: {failed['error']}"
+        )
     for trial in results.get("propagation", {}).get("trials", []):
         if trial["cells_not_enforced"]:
             problems.append(

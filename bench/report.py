@@ -84,6 +84,12 @@ def edge_markdown(edge: dict) -> list[str]:
             f"| {', '.join(comparison.get('saturated_setups', [])) or 'none'} |"
         )
     calibration = edge["delay_calibration"]
+    for failed in edge.get("failed_runs", []):
+        lines += [
+            "",
+            f"No figures for ({failed['setup']}) at {failed['rate_requested']:g}/s, round "
+            f"{failed['round']}: {failed['error']}",
+        ]
     lines += [
         "",
         "A saturated run is one where more than 1% of requests got no 200 or fewer than 95% of "

@@ -8,6 +8,7 @@ from bench.edge.compare import compare
 from bench.edge.delay import calibrate
 from bench.edge.measure import TOKEN_TTL_SECONDS, measure
 from bench.edge.setups import SETUPS, EdgeStack
+from loadgen import LoadgenError
 from localregion.region import LocalRegion
 
 # The local region needs two cells at least; the benchmark uses the first.
@@ -43,6 +44,7 @@ def measure_edge(options: EdgeOptions, workdir: Path, progress: Callable[[str], 
         f"at p50 ({options.one_way_delay_ms:g} ms each way)"
     )
     runs = []
+    failed_runs = []
     with LocalRegion(
         cells=REGION_CELLS,
         run_dir=workdir / "region",
@@ -62,14 +64,30 @@ def measure_edge(options: EdgeOptions, workdir: Path, progress: Callable[[str], 
             for round_number in range(1, options.rounds + 1):
                 for rate in options.rates:
                     for setup in SETUPS:
-                        record, _ = measure(
-                            running[setup.key],
-                            mint_token,
-                            rate,
-                            options.duration_s,
-                            options.warmup_s,
-                            options.timeout_s,
-                        )
+                        try:
+                            record, _ = measure(
+                                running[setup.key],
+                                mint_token,
+                                rate,
+                                options.duration_s,
+                                options.warmup_s,
+                                options.timeout_s,
+                            )
+                        except LoadgenError as error:
+                            # The load generator itself failed, so this run has no figures;
+                            # the other setups and rates still get measured.
+                            failed_runs.append(
+                                {
+                                    "setup": setup.key,
+                                    "rate_requested": rate,
+                                    "round": round_number,
+                                    "error": str(error),
+                                }
+                            )
+                            progress(
+                                f"edge: ({setup.key}) {setup.name} at {rate}/s failed: {error}"
+                            )
+                            continue
                         record["round"] = round_number
                         runs.append(record)
                         progress(_run_line(record))
@@ -81,6 +99,7 @@ def measure_edge(options: EdgeOptions, workdir: Path, progress: Callable[[str], 
         "setups": [asdict(setup) for setup in SETUPS],
         "delay_calibration": calibration,
         "runs": runs,
+        "failed_runs": failed_runs,
         "comparisons": compare(runs),
     }
 

@@ -123,3 +123,10 @@ def test_scale_failure_fails_run():
     results = {"quick": False, "scale": {"failures": ["preview of 100 cells failed"]}}
 
     assert harness_problems(results) == ["scale: preview of 100 cells failed"]
+
+
+def test_failed_load_run_fails_run():
+    failed = {"setup": "b", "rate_requested": 2000, "round": 1, "error": "vegeta timed out"}
+    results = {"quick": False, "edge": {"runs": [], "failed_runs": [failed]}}
+
+    assert harness_problems(results) == ["edge setup (b) at 2000/s, round 1: vegeta timed out"]
