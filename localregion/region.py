@@ -235,8 +235,8 @@ class LocalRegion:
             )
             if foreign:
                 raise LocalRegionError(
-                    f"invalid run directory {self.run_dir}: it holds files no local region "
-                    f"wrote ({', '.join(foreign[:3])}); pass a new or empty directory"
+                    f"invalid run directory {self.run_dir}: it contains files that no local "
+                    f"region wrote ({', '.join(foreign[:3])}); pass a new or empty directory"
                 )
 
     def _clean_run_dir(self) -> None:

@@ -5,7 +5,7 @@ Run as `python -m localregion.service --cell NAME --port PORT --database PATH`. 
 served it. The user is the `x-user-id` request header; authorization is the sidecar's job.
 
 Routes:
-    GET    /healthz, /readyz           liveness and readiness (the database answers)
+    GET    /healthz, /readyz           liveness and readiness (the database responds)
     GET    /v1/orders                  the user's orders
     POST   /v1/orders                  create an order and its invoice: {"item", "quantity"}
     GET    /v1/orders/{id}             one of the user's orders

@@ -124,7 +124,7 @@ class Supervisor:
         if not group_listens_on(process.pid, port):
             self.check_running(name)
             raise LocalRegionError(
-                f"port {port} answers, but not from {name} (pid {process.pid}): another "
+                f"port {port} responds, but not from {name} (pid {process.pid}): another "
                 "process took the port after it was checked free; start the region again"
             )
 

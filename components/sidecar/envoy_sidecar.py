@@ -92,7 +92,7 @@ class SidecarSpec:
 
     @property
     def context_extensions(self) -> dict[str, str]:
-        """The per-route values the agent sees as input.attributes.contextExtensions."""
+        """The per-route values that reach the agent as input.attributes.contextExtensions."""
         return {"cell": self.cell, "jurisdiction": self.jurisdiction, "region": self.region}
 
 

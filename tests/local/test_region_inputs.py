@@ -102,8 +102,8 @@ def test_run_dir_with_foreign_files_is_rejected(tmp_path):
         LocalRegion(run_dir=run_dir).start()
 
     assert str(error.value) == (
-        f"invalid run directory {run_dir}: it holds files no local region wrote (notes.txt); "
-        "pass a new or empty directory"
+        f"invalid run directory {run_dir}: it contains files that no local region wrote "
+        "(notes.txt); pass a new or empty directory"
     )
     assert sorted(path.name for path in run_dir.iterdir()) == ["logs", "notes.txt"]
 
@@ -185,8 +185,8 @@ def test_command_line_rejects_foreign_run_dir(tmp_path):
 
     assert result.returncode == 1
     assert result.stderr == (
-        f"scripts/local-region: error: invalid run directory {tmp_path}: it holds files no "
-        "local region wrote (notes.txt); pass a new or empty directory\n"
+        f"scripts/local-region: error: invalid run directory {tmp_path}: it contains files "
+        "that no local region wrote (notes.txt); pass a new or empty directory\n"
     )
     assert [path.name for path in tmp_path.iterdir()] == ["notes.txt"]
 

@@ -211,6 +211,6 @@ def test_check_listening_rejects_port_of_other_process(tmp_path):
             supervisor.check_listening("sleeper", port)
 
     assert str(error.value) == (
-        f"port {port} answers, but not from sleeper (pid {sleeper.pid}): another process took "
+        f"port {port} responds, but not from sleeper (pid {sleeper.pid}): another process took "
         "the port after it was checked free; start the region again"
     )
