@@ -1,4 +1,4 @@
-"""I2 No synchronous cross-plane call, on pods whose sidecar asks an agent elsewhere."""
+"""I2 No synchronous cross-plane call, on pods whose sidecar calls an agent elsewhere."""
 
 from crossguard_harness import Agent, Pod, Sidecar, kube_provider, run_pack
 

@@ -26,7 +26,7 @@ def _aws_vpc(name: str, cidr: str, cell: str, options) -> aws.ec2.Vpc:
     return aws.ec2.Vpc(name, cidr_block=cidr, tags=tags("data", cell), opts=options)
 
 
-def test_key_of_one_cell_used_by_another_on_aws():
+def test_key_shared_by_cells_on_aws():
     def program():
         options = pulumi.ResourceOptions(provider=aws_provider())
         key = aws.kms.Key("key-1", tags=tags("data", "cell-1"), opts=options)

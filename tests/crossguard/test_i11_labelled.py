@@ -107,7 +107,7 @@ def test_cell_resource_with_other_cell_label_on_gcp():
     ]
 
 
-def test_object_in_cell_cluster_without_cell_label_on_kubernetes():
+def test_unlabelled_cell_object_on_kubernetes():
     def program():
         cluster = aws.eks.Cluster(
             "cell-1-eks",
