@@ -83,3 +83,45 @@ def test_unknown_key_is_resolved_through_dependencies_at_preview():
     assert report.details("i10-database-cell-key") == [
         "database db of cell cell-2: is encrypted with KMS key key-1 of cell cell-1"
     ]
+
+
+def test_pool_of_unknown_plane_is_not_evaluated_at_preview():
+    def program():
+        options = pulumi.ResourceOptions(provider=aws_provider())
+        cluster = aws.eks.Cluster(
+            "cell-1-eks",
+            role_arn="arn:aws:iam::123456789012:role/eks",
+            vpc_config={"subnet_ids": ["subnet-1"]},
+            tags=tags("data", "cell-1"),
+            opts=options,
+        )
+        # The pool's plane label comes from the cluster's ARN, unknown until the update.
+        aws.eks.NodeGroup(
+            "pool",
+            cluster_name=cluster.name,
+            node_role_arn="arn:aws:iam::123456789012:role/nodes",
+            subnet_ids=["subnet-1"],
+            scaling_config={"desired_size": 3, "min_size": 3, "max_size": 6},
+            labels={"cellarch.io/plane": cluster.arn},
+            tags={"region": "us-east-1"},
+            opts=options,
+        )
+        Pod(
+            name="collector",
+            plane="observability",
+            sidecar=None,
+            agent=None,
+            service_target=None,
+            tolerations=[{"key": "cellarch.io/plane", "operator": "Exists"}],
+        ).create(kube_provider(depends_on=[cluster]))
+
+    report = run_pack(program, preview=True)
+
+    assert report.details("i01-no-shared-scheduling") == [
+        "Deployment collector: observability-plane pods tolerate the data-plane taint "
+        "cellarch.io/plane=data:NoSchedule"
+    ]
+    assert [d.detail for d in report.not_evaluated if d.policy == "i01-no-shared-scheduling"] == [
+        "could not evaluate yet, because these values are unknown until the update: "
+        "Deployment collector: plane of node pool pool"
+    ]

@@ -187,6 +187,10 @@ def check_no_shared_scheduling(
         clusters = view.clusters_of(workload.ref.urn)
         pools = [p for c in clusters for p in pools_by_cluster.get(c, [])]
         data_pools = [p for p in pools if pool_plane(p) == DATA]
+        for pool in pools:
+            if is_unknown(pool_plane(pool)):
+                # The pool may be a data-plane pool; its labels decide once known.
+                findings.unknown(workload.ref.title, f"plane of {pool.ref.title}")
         if not data_pools:
             # No pool of its cluster in this stack: judge by the data-plane taint alone.
             _check_taint_alone(workload, plane, findings)
@@ -235,6 +239,9 @@ def check_control_plane_cluster(
     planes_by_cluster: dict[str, set[str]] = {}
     for workload in view.records(Workload):
         plane = workload_plane(workload)
+        if is_unknown(plane):
+            findings.unknown(workload.ref.title, "pod labels")
+            continue
         if not isinstance(plane, str):
             continue
         for cluster in view.clusters_of(workload.ref.urn):

@@ -9,7 +9,7 @@ from ..view.envoy import EnvoyBootstrap, TlsContext
 from ..view.graph import StackView
 from ..view.model import Ingress, Workload
 from ..view.pods import pod_configs, workload_plane
-from ..view.services import exposures
+from ..view.services import exposures, unknown_services
 from .base import MANDATORY, Rule
 
 SPIFFE_SCHEME = "spiffe://"
@@ -95,6 +95,8 @@ def check_mtls(view: StackView, findings: Findings, _config: Mapping[str, Any]) 
             for item in configs.unknown:
                 findings.unknown(workload.ref.title, item)
             continue
+        for service in unknown_services(view, workload):
+            findings.unknown(workload.ref.title, f"selector and ports of {service}")
         exposed = exposures(view, workload)
         external = {e.container_port for e in exposed if e.external}
         internal = {e.container_port for e in exposed if not e.external}
@@ -124,6 +126,8 @@ def check_requests_pass_sidecar(
             for listener in bootstrap.listeners
             if not listener.endpoint.is_local
         }
+        for service in unknown_services(view, workload):
+            findings.unknown(workload.ref.title, f"selector and ports of {service}")
         for exposure in exposures(view, workload):
             container = exposure.container
             name = container.name if container is not None else None

@@ -38,6 +38,19 @@ def selects(service: KubeService, workload: Workload) -> Any:
     return all(workload.pod.labels.get(k) == v for k, v in service.selector.items())
 
 
+def unknown_services(view: StackView, workload: Workload) -> list[str]:
+    """Return the Services of the workload's namespace and cluster whose selector or ports
+    are unknown, so that whether they reach the workload is not known yet."""
+    provider = _provider(view, workload.ref.urn)
+    return [
+        service.ref.title
+        for service in view.records(KubeService)
+        if service.namespace == workload.namespace
+        and _provider(view, service.ref.urn) == provider
+        and (is_unknown(service.selector) or is_unknown(service.ports))
+    ]
+
+
 def exposures(view: StackView, workload: Workload) -> list[Exposure]:
     """Return every Service port that sends traffic to the workload's pods."""
     found = []
