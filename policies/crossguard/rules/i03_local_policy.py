@@ -10,7 +10,7 @@ from ..view.agent import REGO_PLUGIN, WASM_PLUGIN, is_agent_config, parse_agent_
 from ..view.envoy import EnvoyBootstrap
 from ..view.graph import StackView
 from ..view.model import ConfigMap, Container, Record, Workload
-from ..view.pods import PodConfigs, pod_configs, workload_plane
+from ..view.pods import PodConfigs, is_data_plane, pod_configs
 from .base import MANDATORY, Rule
 from .i02_no_synchronous_call import bootstraps, config_map_documents
 
@@ -74,8 +74,7 @@ def check_workload_behind_sidecar(
     view: StackView, findings: Findings, _config: Mapping[str, Any]
 ) -> None:
     for workload in view.records(Workload):
-        plane = workload_plane(workload)
-        if plane != "data":
+        if not is_data_plane(workload, findings):
             continue
         configs = pod_configs(view, workload)
         for item in configs.unknown:

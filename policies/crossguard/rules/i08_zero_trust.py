@@ -8,7 +8,7 @@ from ..findings import Findings
 from ..view.envoy import EnvoyBootstrap, TlsContext
 from ..view.graph import StackView
 from ..view.model import Ingress, Workload
-from ..view.pods import pod_configs, workload_plane
+from ..view.pods import is_data_plane, pod_configs
 from ..view.services import exposures, unknown_services
 from .base import MANDATORY, Rule
 
@@ -113,7 +113,7 @@ def check_requests_pass_sidecar(
     view: StackView, findings: Findings, _config: Mapping[str, Any]
 ) -> None:
     for workload in view.records(Workload):
-        if workload_plane(workload) != "data":
+        if not is_data_plane(workload, findings):
             continue
         configs = pod_configs(view, workload)
         for item in configs.unknown:

@@ -16,7 +16,7 @@ from ..view.collector import (
 from ..view.envoy import is_loopback
 from ..view.graph import StackView
 from ..view.model import ConfigMap, Record, Workload
-from ..view.pods import pod_configs, workload_plane
+from ..view.pods import is_data_plane, pod_configs
 from .base import MANDATORY, Rule
 from .i02_no_synchronous_call import config_map_documents
 
@@ -76,7 +76,7 @@ def is_local_endpoint(value: Any) -> bool:
 
 def check_exports_locally(view: StackView, findings: Findings, _config: Mapping[str, Any]) -> None:
     for workload in view.records(Workload):
-        if workload_plane(workload) != "data":
+        if not is_data_plane(workload, findings):
             continue
         if is_unknown(workload.pod) or is_unknown(workload.pod.containers):
             findings.unknown(workload.ref.title, "containers")

@@ -9,6 +9,7 @@ classified by its content, not by the image name, so a renamed image changes not
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..findings import Findings
 from ..values import UNKNOWN, is_unknown
 from .agent import AgentConfig, is_agent_config, parse_agent_config
 from .collector import CollectorConfig, is_collector_config, parse_collector_config
@@ -53,6 +54,15 @@ def workload_plane(workload: Workload) -> Any:
     elif is_unknown(workload.pod) or is_unknown(workload.pod.labels):
         return UNKNOWN
     return workload.labels.get("plane")
+
+
+def is_data_plane(workload: Workload, findings: Findings) -> bool:
+    """Tell whether a workload's pods are data-plane pods; name the labels if unknown."""
+    plane = workload_plane(workload)
+    if is_unknown(plane):
+        findings.unknown(workload.ref.title, "pod labels")
+        return False
+    return plane == "data"
 
 
 def config_path(container: Container) -> Any:
