@@ -93,6 +93,7 @@ func (a *authorizer) Check(ctx context.Context, req *authv3.CheckRequest) (*auth
 
 	response, outcome := a.decide(ctx, txn, cfg, req, current)
 	response.DynamicMetadata = withDecisionID(response.DynamicMetadata, current.id)
+	a.logAgentDenial(outcome, current)
 
 	current.metrics.Timer(metrics.ServerHandler).Stop()
 	a.metrics.observe(outcome, time.Since(started))
@@ -237,6 +238,25 @@ func bundleRevisions(ctx context.Context, store storage.Store, txn storage.Trans
 		revisions[name] = server.BundleInfo{Revision: revision}
 	}
 	return revisions
+}
+
+// logAgentDenial logs a request that the agent denied because the policy did not decide.
+// A failing policy is an error. A missing bundle (normal until the first download) and a
+// request that cannot be represented are debug messages, because they repeat for every
+// such request and the decision duration histogram already counts them by outcome.
+func (a *authorizer) logAgentDenial(outcome string, current *decision) {
+	if current.err == nil {
+		return
+	}
+	logger := a.manager.Logger().WithFields(map[string]any{
+		"decision_id": current.id,
+		"outcome":     outcome,
+	})
+	if outcome == reasonPolicyError {
+		logger.Error("Denied the request because the policy failed: %v.", current.err)
+		return
+	}
+	logger.Debug("Denied the request: %v.", current.err)
 }
 
 // logDecision hands the decision to OPA's decision log plugin, when one is configured.
