@@ -85,7 +85,7 @@ def test_unknown_key_is_resolved_through_dependencies_at_preview():
     ]
 
 
-def test_pool_of_unknown_plane_is_not_evaluated_at_preview():
+def test_unknown_pool_plane_at_preview():
     def program():
         options = pulumi.ResourceOptions(provider=aws_provider())
         cluster = aws.eks.Cluster(

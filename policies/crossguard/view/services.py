@@ -1,4 +1,4 @@
-"""Which Kubernetes Services send traffic to which workload, and to which container port."""
+"""The Kubernetes Services that send traffic to each workload, and the container port they reach."""
 
 from dataclasses import dataclass
 from typing import Any
