@@ -18,6 +18,8 @@ from wasm.errors import BundleError
 from wasm.opa import failure_reason, run_opa
 
 UNDEFINED_FUNCTION = re.compile(r"^undefined function (?P<name>[\w.]+)$")
+# Per-test limit for `opa test`, a guard against a hanging test rather than a budget.
+TEST_TIMEOUT = "120s"
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,12 @@ def run_policy_tests(files: PolicyFiles, *, target: str = "rego") -> int:
             f"no *_test.rego files next to {display_path(files.sources[0])}; "
             "a bundle is built only from a tested policy"
         )
-    completed = run_opa(["test", "--target", target, "--format", "json", *files.all])
+    # opa test fails a test that runs longer than --timeout (5 s by default). On the wasm
+    # target every test compiles its own module, which took up to 4.3 s on a loaded 2-core
+    # machine, so the default made builds fail at random. The limit only guards against hangs.
+    completed = run_opa(
+        ["test", "--target", target, "--timeout", TEST_TIMEOUT, "--format", "json", *files.all]
+    )
     try:
         results = json.loads(completed.stdout)
     except json.JSONDecodeError:
