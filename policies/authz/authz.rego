@@ -53,6 +53,7 @@ reason := "health" if {
 } else := "path-not-canonical" if {
 	not canonical_path
 } else := "token-missing" if {
+	not peer_spiffe_id
 	not input.attributes.request.http.headers.authorization
 } else := "token-invalid" if {
 	not caller

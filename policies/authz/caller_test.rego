@@ -1,4 +1,4 @@
-# Caller identity from the bearer token.
+# Caller identity from the bearer token, or from the peer's SPIFFE ID over mutual TLS.
 package envoy.authz_test
 
 import data.envoy.authz
@@ -39,4 +39,39 @@ test_fail_token_rejected[name] if {
 test_fail_no_issuers_configured if {
 	authz.reason == "token-invalid" with input as request("GET", "/v1/orders", bearer("billing"))
 		with data.authz as object.union(authz_data, {"issuers": []})
+}
+
+orders_web_id := "spiffe://cells.example/ns/orders/sa/web"
+
+peer_data := object.union(authz_data, {"routes": {orders_web_id: [{"methods": ["GET"], "path_prefix": "/v1/orders"}]}})
+
+test_success_caller_from_peer_spiffe_id if {
+	authz.caller == orders_web_id with input as request_from_peer("GET", "/v1/orders", {}, orders_web_id)
+		with data.authz as peer_data
+}
+
+test_success_peer_allowed_without_token if {
+	authz.result == allowed_for(orders_web_id) with input as request_from_peer("GET", "/v1/orders", {}, orders_web_id)
+		with data.authz as peer_data
+}
+
+test_success_peer_identity_wins_over_token if {
+	authz.caller == orders_web_id with input as request_from_peer("GET", "/v1/orders", bearer("billing"), orders_web_id)
+		with data.authz as peer_data
+}
+
+test_fail_peer_without_grant if {
+	authz.reason == "default-deny" with input as request_from_peer("POST", "/v1/orders", {}, orders_web_id)
+		with data.authz as peer_data
+}
+
+test_fail_revoked_peer if {
+	authz.reason == "revoked" with input as request_from_peer("GET", "/v1/orders", {}, orders_web_id)
+		with data.authz as object.union(peer_data, {"revoked": [orders_web_id]})
+}
+
+test_fail_principal_not_spiffe_needs_token[name] if {
+	some name, principal in {"empty": "", "dns name": "web.orders.svc", "subject": "CN=web"}
+	authz.reason == "token-missing" with input as request_from_peer("GET", "/v1/orders", {}, principal)
+		with data.authz as peer_data
 }

@@ -86,6 +86,12 @@ request_in(method, path, headers, jurisdiction) := {
 	"parsed_query": {},
 }
 
+# A request from a peer that connected over mutual TLS, as Envoy reports it.
+request_from_peer(method, path, headers, principal) := object.union(
+	request(method, path, headers),
+	{"attributes": {"source": {"principal": principal}}},
+)
+
 allowed_for(caller) := {
 	"allowed": true,
 	"headers": {"x-authz-caller": caller},

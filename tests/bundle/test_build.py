@@ -190,19 +190,24 @@ def decide(server: str, request_input: dict) -> dict:
         return json.loads(response.read())
 
 
-def envoy_input(method: str, path: str, headers: dict, jurisdiction: str = "eu") -> dict:
-    return {
-        "attributes": {
-            "request": {"http": {"method": method, "path": path, "headers": headers}},
-            "contextExtensions": {"cell": "cell-1", "jurisdiction": jurisdiction},
-        }
+def envoy_input(
+    method: str, path: str, headers: dict, jurisdiction: str = "eu", principal: str = ""
+) -> dict:
+    attributes = {
+        "request": {"http": {"method": method, "path": path, "headers": headers}},
+        "contextExtensions": {"cell": "cell-1", "jurisdiction": jurisdiction},
     }
+    if principal:
+        attributes["source"] = {"principal": principal}
+    return {"attributes": attributes}
 
 
 def bearer(keys: dict[str, KeyPair], caller: str, key: str = "issuer", **claims) -> dict:
     token = mint_token(keys[key].private_key, subject=caller, **claims)
     return {"authorization": f"Bearer {token}"}
 
+
+WEB_SPIFFE_ID = "spiffe://cells.example/ns/orders/sa/web"
 
 # caller (None: no token), issuer key, method, path, extra headers, jurisdiction -> reason
 DECISIONS = {
@@ -272,6 +277,33 @@ def test_rego_and_policy_wasm_decide_alike(
     from_wasm = decide(opa_server, request_input)["result"]
     from_rego = evaluate_decision(sample_bundle.bundle, request_input)
 
+    assert from_wasm == from_rego
+
+
+# Peers over mutual TLS. The sample data grants no SPIFFE ID, so a peer with one is denied
+# by default even with a token that would be allowed: its SPIFFE ID names the caller.
+# principal, token caller (None: no token), method, path -> reason
+PEER_DECISIONS = {
+    "spiffe peer": (WEB_SPIFFE_ID, None, "GET", "/v1/orders", "default-deny"),
+    "spiffe peer with token": (WEB_SPIFFE_ID, "billing", "GET", "/v1/invoices/7", "default-deny"),
+    "revoked caller token only": ("", "legacy-batch", "GET", "/v1/orders", "revoked"),
+    "principal not spiffe": ("CN=web", None, "GET", "/v1/orders", "token-missing"),
+    "principal not spiffe, token": ("CN=web", "billing", "GET", "/v1/invoices/7", "allowed"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", PEER_DECISIONS.values(), ids=PEER_DECISIONS.keys())
+def test_peer_decisions_match_in_rego_and_wasm(
+    case: tuple, opa_server: str, sample_bundle: BuildResult, keys: dict[str, KeyPair]
+) -> None:
+    principal, caller, method, path, expected_reason = case
+    headers = bearer(keys, caller) if caller else {}
+    request_input = envoy_input(method, path, headers, principal=principal)
+
+    from_wasm = decide(opa_server, request_input)["result"]
+    from_rego = evaluate_decision(sample_bundle.bundle, request_input)
+
+    assert from_wasm["response_headers_to_add"] == {"x-authz-reason": expected_reason}
     assert from_wasm == from_rego
 
 
