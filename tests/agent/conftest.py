@@ -103,7 +103,7 @@ def divergent_bundle(
         [str(OPA), "sign", ".", "--bundle", "--signing-key", str(signing_key),
          "--signing-alg", SIGNING_ALGORITHM, "--claims-file", str(claims),
          "--output-file-path", str(directory)],
-        cwd=stage, capture_output=True, text=True, timeout=60, check=False,
+        cwd=stage, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
     members[".signatures.json"] = (directory / ".signatures.json").read_bytes()

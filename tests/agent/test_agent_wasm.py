@@ -33,7 +33,7 @@ def interpret_rego(bundle: Path, input_document: dict, directory: Path) -> dict:
         [str(OPA), "eval", "--format", "json", "--data", str(directory / "policies"),
          "--data", str(directory / "data.json"), "--input", str(directory / "input.json"),
          "data.envoy.authz.result"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
     return json.loads(completed.stdout)["result"][0]["expressions"][0]["value"]
