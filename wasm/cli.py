@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from wasm import layout
 from wasm.builtins import FORBIDDEN_BUILTINS, allowed_builtins
@@ -18,9 +19,19 @@ from wasm.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_TOKEN_TTL_SECO
 USER_ERROR_STATUS = 2
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, without the usage text.
+
+    Subcommand parsers inherit the class, so their errors are one line too.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USER_ERROR_STATUS, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="python -m wasm",
         description="Build, sign and publish the envoy.authz policy bundle, and create "
         "the keys and caller tokens it uses.",
