@@ -22,6 +22,11 @@ var decisionDurationBuckets = []float64{
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
 }
 
+// decisionOutcomes are the values of the histogram's outcome label.
+var decisionOutcomes = []string{
+	"allowed", "denied", reasonRequestInvalid, reasonPolicyUnavailable, reasonPolicyError,
+}
+
 type decisionMetrics struct {
 	duration *prometheus.HistogramVec
 }
@@ -35,20 +40,37 @@ func newDecisionMetrics(manager *plugins.Manager) *decisionMetrics {
 		Buckets: decisionDurationBuckets,
 	}, []string{"outcome"})
 
-	registry := manager.PrometheusRegister()
-	if registry == nil {
-		return &decisionMetrics{duration: duration}
+	if registry := manager.PrometheusRegister(); registry != nil {
+		duration = register(manager, registry, duration)
 	}
-	if err := registry.Register(duration); err != nil {
-		var registered prometheus.AlreadyRegisteredError
-		if errors.As(err, &registered) {
-			if existing, ok := registered.ExistingCollector.(*prometheus.HistogramVec); ok {
-				return &decisionMetrics{duration: existing}
-			}
-		}
-		manager.Logger().Error("Registering %s failed: %v.", decisionDurationMetric, err)
+
+	// Every outcome is exported from the start, with a count of 0 until it occurs, so that
+	// a scrape before the first decision finds the histogram.
+	for _, outcome := range decisionOutcomes {
+		duration.WithLabelValues(outcome)
 	}
 	return &decisionMetrics{duration: duration}
+}
+
+// register adds the histogram to registry and returns it, or returns the histogram of the
+// same name that is already registered.
+func register(
+	manager *plugins.Manager,
+	registry prometheus.Registerer,
+	duration *prometheus.HistogramVec,
+) *prometheus.HistogramVec {
+	err := registry.Register(duration)
+	if err == nil {
+		return duration
+	}
+	var registered prometheus.AlreadyRegisteredError
+	if errors.As(err, &registered) {
+		if existing, ok := registered.ExistingCollector.(*prometheus.HistogramVec); ok {
+			return existing
+		}
+	}
+	manager.Logger().Error("Registering %s failed: %v.", decisionDurationMetric, err)
+	return duration
 }
 
 func (m *decisionMetrics) observe(outcome string, elapsed time.Duration) {
