@@ -240,8 +240,14 @@ class LocalRegion:
                 )
 
     def _clean_run_dir(self) -> None:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / RUN_DIR_MARKER).touch()
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / RUN_DIR_MARKER).touch()
+        except OSError as error:
+            raise LocalRegionError(
+                f"cannot create run directory {self.run_dir}: {error.strerror}; "
+                "pass a directory you can write to"
+            ) from None
         for entry in RUN_DIR_ENTRIES:
             path = self.run_dir / entry
             if path.is_dir():

@@ -178,6 +178,19 @@ def test_command_line_error_is_one_line(tmp_path, arguments, status, message):
     assert not (tmp_path / "run").exists()
 
 
+def test_command_line_rejects_unwritable_run_dir(tmp_path):
+    parent = tmp_path / "file"
+    parent.write_text("")
+
+    result = run_command_line(["--run-dir", str(parent / "run"), "--base-port", "0"])
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"scripts/local-region: error: cannot create run directory {parent / 'run'}: "
+        "Not a directory; pass a directory you can write to\n"
+    )
+
+
 def test_command_line_rejects_foreign_run_dir(tmp_path):
     (tmp_path / "notes.txt").write_text("keep me")
 
