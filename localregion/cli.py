@@ -175,9 +175,10 @@ def serve(region: LocalRegion, stop_requested: threading.Event) -> None:
     for cell in region.cells:
         print(
             f"{PROG}:   cell {cell.name} ({cell.jurisdiction}): sidecar {cell.sidecar_url}, "
-            f"agent {cell.agent_url}, logs in {cell.directory}",
+            f"agent {cell.agent_url}, configuration and database in {cell.directory}",
             flush=True,
         )
+    print(f"{PROG}: the output of every process is in {region.supervisor.log_dir}", flush=True)
     print(
         f"{PROG}: try (token for {EXAMPLE_CALLER}, valid 1 h):\n"
         f"  curl -i -H 'authorization: Bearer {token}' -H 'x-user-id: {EXAMPLE_USER}' "
