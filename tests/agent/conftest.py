@@ -75,7 +75,7 @@ def policy_bundle(governance: Governance) -> Path:
 def divergent_bundle(
     policy_bundle: Path, governance: Governance, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    """policy_bundle's policy.wasm and data, with Rego that answers 418 to everything.
+    """policy_bundle's policy.wasm and data, with Rego that returns 418 for every request.
 
     The bundle is signed again, so an agent activates it. An agent that interpreted the
     Rego would deny every request with 418; one that runs the module decides as the
