@@ -12,6 +12,8 @@ from pathlib import Path
 from bench.edge.run import EdgeOptions, measure_edge
 from bench.plot import plot_latency
 from bench.report import write_results
+from loadgen import LoadgenError
+from localregion.errors import LocalRegionError
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".tools" / "bin"
@@ -128,13 +130,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench [{time.monotonic() - started:6.1f} s] {line}", flush=True)
 
     if "edge" in args.sections:
-        results["edge"] = measure_edge(edge_options, workdir / "edge", progress)
+        try:
+            results["edge"] = measure_edge(edge_options, workdir / "edge", progress)
+        except (LocalRegionError, LoadgenError) as error:
+            # The other sections still run, and the results say why this one is missing.
+            results["edge_failure"] = str(error)
+            progress(f"edge: failed: {error}")
+    # Results so far are written after each section, so a crash keeps what was measured.
+    write_results(results, out_dir)
     if "propagation" in args.sections:
         from bench.propagation import measure_propagation
 
         results["propagation"] = measure_propagation(
             plan["propagation_cells"], plan["propagation_trials"], workdir / "propagation", progress
         )
+        write_results(results, out_dir)
     if "scale" in args.sections:
         from bench.scale import measure_scale
 
@@ -145,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
 
     json_path, markdown_path = write_results(results, out_dir)
     progress(f"wrote {json_path} and {markdown_path}")
-    if "edge" in results:
+    if results.get("edge", {}).get("runs"):
         plot = plot_latency(results["edge"]["runs"], out_dir / "latency.png")
         progress(f"wrote {plot}")
     print(markdown_path.read_text())
@@ -166,6 +176,8 @@ def harness_problems(results: dict) -> list[str]:
     not keep up, which saturation_warnings reports instead.
     """
     problems = []
+    if "edge_failure" in results:
+        problems.append(f"edge: {results['edge_failure']}")
     for run in results.get("edge", {}).get("runs", []):
         if results["quick"] and run["unexpected_statuses"]:
             problems.append(_unexpected_line(run))
@@ -192,6 +204,8 @@ def harness_problems(results: dict) -> list[str]:
                 f"propagation with {trial['cells']} cells, trial {trial['trial']}: cells "
                 f"{trial['cells_not_enforced']} never returned {trial['expected_status']}"
             )
+    for failure in results.get("propagation", {}).get("failures", []):
+        problems.append(f"propagation with {failure}")
     problems += [f"scale: {failure}" for failure in results.get("scale", {}).get("failures", [])]
     return problems
 

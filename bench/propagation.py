@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from statistics import median
 
-from loadgen import LoadResult, Target, start_constant_rate
+from loadgen import LoadgenError, LoadResult, Target, start_constant_rate
+from localregion.errors import LocalRegionError
 from localregion.region import LocalRegion
 
 CALLER = "billing"
@@ -37,33 +38,44 @@ def measure_propagation(
 ) -> dict:
     """Bring up a region per cell count, publish `trials` revisions, and time each one."""
     results = []
+    failures = []
     polling = None
     for count in cell_counts:
         progress(f"propagation: starting a local region of {count} cells")
-        with LocalRegion(
-            cells=count,
-            run_dir=workdir / f"region-{count}",
-            progress=lambda line: progress(f"propagation: {line}"),
-        ) as region:
-            polling = {
-                "min_delay_seconds": region.polling_min_delay_seconds,
-                "max_delay_seconds": region.polling_max_delay_seconds,
-            }
-            for trial in range(1, trials + 1):
-                record = _trial(region, trial)
-                progress(
-                    f"propagation: {count} cells, trial {trial}: revision "
-                    f"{record['revision']} enforced in every cell after "
-                    f"{record['max_s']:.2f} s (median {record['median_s']:.2f} s)"
-                )
-                results.append(record)
+        try:
+            with LocalRegion(
+                cells=count,
+                run_dir=workdir / f"region-{count}",
+                progress=lambda line: progress(f"propagation: {line}"),
+            ) as region:
+                polling = {
+                    "min_delay_seconds": region.polling_min_delay_seconds,
+                    "max_delay_seconds": region.polling_max_delay_seconds,
+                }
+                for trial in range(1, trials + 1):
+                    record = _trial(region, trial)
+                    progress(
+                        f"propagation: {count} cells, trial {trial}: revision "
+                        f"{record['revision']} enforced in every cell after "
+                        f"{_seconds(record['max_s'])} s (median {_seconds(record['median_s'])} s)"
+                    )
+                    results.append(record)
+        except (LocalRegionError, LoadgenError) as error:
+            # Keep the trials of the other cell counts; this count's remaining trials are lost.
+            failures.append(f"{count} cells: {error}")
+            progress(f"propagation: {count} cells failed: {error}")
     return {
         "caller": CALLER,
         "probe_rate_per_cell": PROBE_RATE_PER_CELL,
         "polling": polling,
         "trials": results,
+        "failures": failures,
         "summary": summarize(results),
     }
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _trial(region: LocalRegion, trial: int) -> dict:

@@ -29,6 +29,13 @@ def markdown(results: dict) -> str:
     ]
     if "edge" in results:
         lines += edge_markdown(results["edge"])
+    if "edge_failure" in results:
+        lines += [
+            "### Authorization overhead at the edge",
+            "",
+            f"Failed: {results['edge_failure']}",
+            "",
+        ]
     if "propagation" in results:
         lines += propagation_markdown(results["propagation"])
     if "scale" in results:
@@ -123,7 +130,10 @@ def propagation_markdown(propagation: dict) -> list[str]:
             f"| {row['cells']} | {row['trials']} | {_seconds(row['median_s'])} "
             f"| {_seconds(row['max_s'])} | {row['not_enforced']} |"
         )
-    return [*lines, ""]
+    lines.append("")
+    for failure in propagation.get("failures", []):
+        lines += [f"Failed: {failure}", ""]
+    return lines
 
 
 def scale_markdown(scale: dict) -> list[str]:

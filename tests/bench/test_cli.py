@@ -130,3 +130,15 @@ def test_failed_load_run_fails_run():
     results = {"quick": False, "edge": {"runs": [], "failed_runs": [failed]}}
 
     assert harness_problems(results) == ["edge setup (b) at 2000/s, round 1: vegeta timed out"]
+
+
+def test_propagation_failure_fails_run():
+    results = {"quick": False, "propagation": {"trials": [], "failures": ["10 cells: timed out"]}}
+
+    assert harness_problems(results) == ["propagation with 10 cells: timed out"]
+
+
+def test_edge_failure_fails_run():
+    results = {"quick": False, "edge_failure": "bundle build failed"}
+
+    assert harness_problems(results) == ["edge: bundle build failed"]
