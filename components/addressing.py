@@ -34,15 +34,15 @@ CONTROL_PLANE_ENDPOINT_PREFIX = 28
 class SubnetPrefixLengths:
     """Prefix lengths of the ranges carved from each cell range."""
 
-    public: int = 22
+    public: int | None = 22
     """Per zone: load balancers and NAT gateways."""
-    private: int = 19
+    private: int | None = 19
     """Per zone: nodes, and pods on AWS, whose VPC CNI gives pods VPC addresses."""
-    isolated: int = 24
+    isolated: int | None = 24
     """Per zone: databases, with no route out of the network."""
-    pods: int = 18
+    pods: int | None = 18
     """GKE secondary range for pods: a /18 holds 64 nodes at GKE's /24 per node."""
-    services: int = 20
+    services: int | None = 20
     """GKE secondary range for Kubernetes services."""
 
 

@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.addressing import CellAddresses
+from components.arguments import coerce_args
 from components.cloud import CLOUDS, seams_for
 from components.cloud.base import (
     DATA_PLANE,
@@ -72,10 +73,10 @@ class NodePoolArgs:
 
     machine_type: str | None = None
     """Instance type (AWS) or machine type (GCP); None takes the cloud's default."""
-    min_size: int = 3
-    max_size: int = 12
-    desired_size: int = 3
-    disk_size_gb: int = 100
+    min_size: int | None = 3
+    max_size: int | None = 12
+    desired_size: int | None = 3
+    disk_size_gb: int | None = 100
 
 
 @dataclass
@@ -84,14 +85,14 @@ class DatabaseArgs:
 
     instance_class: str | None = None
     """RDS instance class or Cloud SQL tier; None takes the cloud's default."""
-    engine_version: str = "16"
+    engine_version: str | None = "16"
     """PostgreSQL major version."""
-    storage_gb: int = 100
-    max_storage_gb: int = 1000
+    storage_gb: int | None = 100
+    max_storage_gb: int | None = 1000
     """Storage grows automatically up to this size."""
-    backup_retention_days: int = 14
-    database_name: str = "app"
-    username: str = "app"
+    backup_retention_days: int | None = 14
+    database_name: str | None = "app"
+    username: str | None = "app"
 
 
 @dataclass
@@ -137,35 +138,35 @@ class CellArgs:
     bundle: BundleSource
     telemetry_endpoint: str
     """OTLP/gRPC `host:port` of the region's collector gateway."""
-    environment: str = "production"
+    environment: str | None = "production"
     """`production`, `staging` or `dev`; production turns on deletion protection."""
-    users: int = DEFAULT_USERS
+    users: int | None = DEFAULT_USERS
     """Users the cell is sized for; at most `user_cap` (I7)."""
-    user_cap: int = DEFAULT_USER_CAP
+    user_cap: int | None = DEFAULT_USER_CAP
     project: str | None = None
     """GCP project of the cell; required on GCP, rejected on AWS."""
-    stack: str = ""
+    stack: str | None = ""
     """Stack name for the `stack` label; empty takes the current Pulumi stack."""
-    kubernetes_version: str = "1.33"
-    data_pool: NodePoolArgs = field(default_factory=NodePoolArgs)
-    system_pool: NodePoolArgs = field(
+    kubernetes_version: str | None = "1.33"
+    data_pool: NodePoolArgs | None = field(default_factory=NodePoolArgs)
+    system_pool: NodePoolArgs | None = field(
         default_factory=lambda: NodePoolArgs(min_size=2, max_size=4, desired_size=2)
     )
-    database: DatabaseArgs = field(default_factory=DatabaseArgs)
+    database: DatabaseArgs | None = field(default_factory=DatabaseArgs)
     nat_gateway_count: int | None = None
     """NAT gateways on AWS: None puts one in each zone; 1 is the cheap choice for dev stacks.
     GCP's Cloud NAT is regional and ignores this."""
-    api_allowed_cidrs: list[str] = field(default_factory=list)
+    api_allowed_cidrs: list[str] | None = field(default_factory=list)
     """Ranges that may reach the cluster API; empty keeps the API endpoint private."""
-    ingress_allowed_cidrs: list[str] = field(default_factory=lambda: ["0.0.0.0/0"])
+    ingress_allowed_cidrs: list[str] | None = field(default_factory=lambda: ["0.0.0.0/0"])
     """Ranges that may reach the cell's ingress, normally those of the region's router."""
-    ingress_port: int = 443
-    ingress_node_port: int = 30443
+    ingress_port: int | None = 443
+    ingress_node_port: int | None = 30443
     """Node port of the ingress Service behind the AWS load balancer."""
-    flow_log_retention_days: int = 90
+    flow_log_retention_days: int | None = 90
     trust_domain: str | None = None
     """SPIFFE trust domain of the cell's workloads; defaults to `<region>.cellarch`."""
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] | None = field(default_factory=dict)
     """Extra labels for every cloud resource, e.g. a cost centre; the five standard keys are
     set by the component."""
 
@@ -325,8 +326,7 @@ class Cell(pulumi.ComponentResource):
         args: CellArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        if not isinstance(args, CellArgs):
-            raise ConfigError("args", type(args).__name__, "a CellArgs")
+        args = coerce_args(CellArgs, args)
         args.validate(name)
         cloud_provider = explicit_provider(opts, args.cloud)
         if cloud_provider is None:

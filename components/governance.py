@@ -14,6 +14,7 @@ from pathlib import Path
 import pulumi
 import pulumi_tls as tls
 
+from components.arguments import coerce_args
 from components.bucket import bucket_seam_for
 from components.bucket.base import BucketSpec
 from components.cloud.base import explicit_provider
@@ -56,20 +57,20 @@ class GovernancePlaneArgs:
     """Issuers whose caller tokens the first bundle accepts."""
     project: str | None = None
     """GCP project; required on GCP."""
-    environment: str = "production"
+    environment: str | None = "production"
     """`production` protects the bucket from deletion."""
-    bundle_name: str = "authz"
-    signing_key_id: str = "bundle-signing"
+    bundle_name: str | None = "authz"
+    signing_key_id: str | None = "bundle-signing"
     """Key id that bundle signatures name and agents look their key up by."""
-    noncurrent_version_days: int = 90
+    noncurrent_version_days: int | None = 90
     """Days a replaced bundle version stays in the bucket, for rollback."""
     policy_dir: str | None = None
     """Rego sources of the first bundle; None takes this package's `policies/authz`."""
     data_file: str | None = None
     """Routes table of the first bundle; None takes `policies/authz/data.sample.json`."""
-    stack: str = ""
+    stack: str | None = ""
     """Stack name for the `stack` label; empty takes the current Pulumi stack."""
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] | None = field(default_factory=dict)
     """Extra labels for every resource, e.g. a cost centre."""
 
     def validate(self) -> None:
@@ -148,8 +149,7 @@ class GovernancePlane(pulumi.ComponentResource):
         args: GovernancePlaneArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        if not isinstance(args, GovernancePlaneArgs):
-            raise ConfigError("args", type(args).__name__, "a GovernancePlaneArgs")
+        args = coerce_args(GovernancePlaneArgs, args)
         args.validate()
         provider = explicit_provider(opts, args.cloud)
         if provider is None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.arguments import coerce_args
 from components.cloud.base import CONTROL_PLANE, PLANE_LABEL_KEY, explicit_provider
 from components.errors import ConfigError
 from components.labels import CLOUDS, LabelContext
@@ -39,7 +40,7 @@ class ObservabilityStackArgs:
     """`aws` or `gcp`."""
     region: str
     """Cloud region; also the `region` label of the dashboards."""
-    prometheus: str = "managed"
+    prometheus: str | None = "managed"
     """`managed` (Amazon or Google Managed Prometheus) or `in-cluster`."""
     project: str | None = None
     """GCP project; required on GCP."""
@@ -47,19 +48,19 @@ class ObservabilityStackArgs:
     """OIDC provider of the cluster the gateway runs on; required for managed on AWS."""
     oidc_issuer: pulumi.Input[str] | None = None
     """Issuer host and path of that provider, without `https://`; required with the ARN."""
-    gateway_replicas: int = 2
-    gateway_memory_limit_mib: int = 512
+    gateway_replicas: int | None = 2
+    gateway_memory_limit_mib: int | None = 512
     """Memory limit of each gateway pod; the memory limiter refuses data at 80 % of it."""
-    gateway_queue_size: int = 5000
+    gateway_queue_size: int | None = 5000
     """Batches the gateway holds for a slow backend before it drops new ones."""
-    gateway_image: str = "otel/opentelemetry-collector-contrib:0.115.0"
+    gateway_image: str | None = "otel/opentelemetry-collector-contrib:0.115.0"
     gateway_allowed_cidrs: list[str] | None = None
     """Ranges that may send to the gateway's load balancer; None allows every address."""
-    retention_days: int = 15
+    retention_days: int | None = 15
     """Retention of the in-cluster Prometheus."""
-    storage_gb: int = 200
+    storage_gb: int | None = 200
     """Volume size of the in-cluster Prometheus."""
-    stack: str = ""
+    stack: str | None = ""
     """Stack name for the `stack` label; empty takes the current Pulumi stack."""
 
     def validate(self) -> None:
@@ -115,8 +116,7 @@ class ObservabilityStack(pulumi.ComponentResource):
         args: ObservabilityStackArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        if not isinstance(args, ObservabilityStackArgs):
-            raise ConfigError("args", type(args).__name__, "an ObservabilityStackArgs")
+        args = coerce_args(ObservabilityStackArgs, args)
         args.validate()
         kubernetes = explicit_provider(opts, "kubernetes")
         cloud_provider = explicit_provider(opts, args.cloud)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components.addressing import SubnetPrefixLengths
+from components.arguments import coerce_args
 from components.cell import Cell, CellAddressArgs, CellArgs, NodePoolArgs
 from components.cloud.base import explicit_provider
 from components.config import (
@@ -39,7 +40,7 @@ class RegionCellArgs:
 
     name: str
     """DNS label of up to 20 characters, unique in the region."""
-    users: int = DEFAULT_CELL_SIZE
+    users: int | None = DEFAULT_CELL_SIZE
     """Users the cell is sized for; at most the region's cell size cap."""
     cidr: str | None = None
     """Range of the cell; None takes the next free block of the region's supernet."""
@@ -51,7 +52,7 @@ class RolloutArgs:
 
     canary: str | None = None
     """Cell that gets every change first, alone; None takes the first cell."""
-    max_wave_size: int = 4
+    max_wave_size: int | None = 4
     """Largest wave after the canary; waves double up to this size."""
 
 
@@ -77,26 +78,26 @@ class RegionArgs:
     """Cells with names, sizes and optionally ranges; instead of `cell_count`."""
     project: str | None = None
     """GCP project; required on GCP."""
-    environment: str = "production"
+    environment: str | None = "production"
     """`production`, `staging` or `dev`."""
     jurisdiction: str | None = None
     """Data jurisdiction such as `us` or `eu`; None takes the region's."""
     zones: list[str] | None = None
     """Zones every cell spreads over; None takes the first `zone_count` of the region."""
-    zone_count: int = 3
-    cell_prefix_length: int = 16
+    zone_count: int | None = 3
+    cell_prefix_length: int | None = 16
     """Prefix length of each cell's range."""
     subnet_prefix_lengths: SubnetPrefixLengths | None = None
     """Sizes of the subnets carved from each cell's range."""
     control_plane_cidr: str | None = None
     """Range of the control-plane network; None takes the last block of the supernet."""
-    cell_size_cap: int = DEFAULT_CELL_SIZE_CAP
+    cell_size_cap: int | None = DEFAULT_CELL_SIZE_CAP
     """Most users a cell may be sized for (I7)."""
-    rollout: RolloutArgs = field(default_factory=RolloutArgs)
-    queue: QueueArgs = field(default_factory=QueueArgs)
-    router: RouterArgs = field(default_factory=RouterArgs)
-    kubernetes_version: str = "1.33"
-    stack: str = ""
+    rollout: RolloutArgs | None = field(default_factory=RolloutArgs)
+    queue: QueueArgs | None = field(default_factory=QueueArgs)
+    router: RouterArgs | None = field(default_factory=RouterArgs)
+    kubernetes_version: str | None = "1.33"
+    stack: str | None = ""
     """Stack name for the `stack` label; empty takes the current Pulumi stack."""
 
     def to_config(self, stack: str) -> RegionConfig:
@@ -176,8 +177,7 @@ class Region(pulumi.ComponentResource):
         args: RegionArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        if not isinstance(args, RegionArgs):
-            raise ConfigError("args", type(args).__name__, "a RegionArgs")
+        args = coerce_args(RegionArgs, args)
         stack = args.stack or pulumi.get_stack()
         config = args.to_config(stack)
         args.router.validate()

@@ -38,22 +38,22 @@ class ServiceSpec:
     """Container image of the service, pinned by tag or digest."""
     port: int
     """Port the service listens on inside the pod; only its sidecar reaches it."""
-    min_replicas: int = 3
+    min_replicas: int | None = 3
     """Lower bound of the autoscaler; at least 2 in production so a disruption keeps one."""
-    max_replicas: int = 10
-    calls: list[str] = field(default_factory=list)
+    max_replicas: int | None = 10
+    calls: list[str] | None = field(default_factory=list)
     """Services of the same cell this service calls, through its sidecar with mTLS."""
-    public: bool = False
+    public: bool | None = False
     """Whether the cell's ingress sends user traffic to this service."""
-    uses_database: bool = True
+    uses_database: bool | None = True
     """Whether the service gets the cell database's credentials and a route to it."""
-    cpu: str = "250m"
+    cpu: str | None = "250m"
     """CPU request of the service container."""
-    memory: str = "256Mi"
+    memory: str | None = "256Mi"
     """Memory request and limit of the service container."""
-    health_path: str = "/healthz"
+    health_path: str | None = "/healthz"
     """HTTP path of the service's readiness and liveness probes."""
-    target_cpu_utilization: int = 70
+    target_cpu_utilization: int | None = 70
     """Average CPU utilization of the service container, in percent, the autoscaler aims for."""
 
     def validate(self, where: str) -> None:
@@ -111,8 +111,8 @@ class BundleSource:
     """Region of the S3 bucket; required for `s3`."""
     bucket_key_id: pulumi.Input[str] | None = None
     """KMS key of an S3 bucket encrypted with a customer key, which readers must use."""
-    polling_min_seconds: int = 10
-    polling_max_seconds: int = 20
+    polling_min_seconds: int | None = 10
+    polling_max_seconds: int | None = 20
 
     def validate(self, where: str) -> None:
         if not isinstance(self.name, str) or not re.match(r"^[a-z0-9][a-z0-9._-]*$", self.name):
@@ -165,11 +165,11 @@ class IngressExposure:
     """`NodePort` (AWS, behind an instance-target load balancer) or `LoadBalancer` (GCP)."""
     source_cidrs: list[str]
     """Ranges allowed to reach the public service's edge port (router and load balancer)."""
-    port: int = 443
+    port: int | None = 443
     """Port of the ingress Service; the load balancer's port for `LoadBalancer`."""
     node_port: int | None = None
     load_balancer_ip: pulumi.Input[str] | None = None
-    annotations: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] | None = field(default_factory=dict)
 
     def validate(self, where: str) -> None:
         if self.service_type not in ("NodePort", "LoadBalancer"):

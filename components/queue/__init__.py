@@ -15,13 +15,13 @@ import pulumi
 class QueueArgs:
     """Delivery and retention settings of the shock-absorber queue."""
 
-    max_receive_count: int = 5
+    max_receive_count: int | None = 5
     """Deliveries of one message before it moves to the dead-letter queue."""
-    message_retention_seconds: int = 4 * 24 * 3600
+    message_retention_seconds: int | None = 4 * 24 * 3600
     """How long the queue keeps a message nobody consumed."""
-    visibility_timeout_seconds: int = 60
+    visibility_timeout_seconds: int | None = 60
     """How long a consumer has to acknowledge a message before it is delivered again."""
-    dead_letter_retention_seconds: int = 14 * 24 * 3600
+    dead_letter_retention_seconds: int | None = 14 * 24 * 3600
     """How long the dead-letter queue keeps a message for inspection."""
 
 

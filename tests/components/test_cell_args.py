@@ -164,5 +164,15 @@ def test_users_over_the_cap_name_the_cap():
 
 
 def test_arguments_of_the_wrong_class_are_rejected():
+    failure = _run_rejected("cell-1", "cloud=aws")
+    assert str(failure.error) == (
+        "args: invalid value 'str'; expected a CellArgs or a mapping of its fields"
+    )
+
+
+def test_mapping_without_a_required_field_is_rejected():
+    # The package's provider passes the arguments of other languages as a mapping.
     failure = _run_rejected("cell-1", {"cloud": "aws"})
-    assert failure.error.key == "args"
+    assert str(failure.error) == (
+        "args.region: invalid value None (missing); expected a value; the field is required"
+    )
