@@ -7,6 +7,7 @@ tainted pool, apart from the control-plane workloads, and the cloud's load balan
 front of it comes from the ingress seam.
 """
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -15,8 +16,10 @@ import pulumi_kubernetes as k8s
 
 from components.cloud.base import DATA_PLANE, PLANE_LABEL_KEY, CellIngress
 from components.errors import ConfigError
+from components.kubernetes.mtls import TLS_TRANSPORT, UPSTREAM_TLS
 from components.labels import LabelContext
 from components.sidecar import RouterCell, RouterSpec, SpecError, dump_yaml, router_bootstrap
+from components.sidecar.envoy_router import CELLS_CLUSTER
 from components.sidecar.validation import check_name
 
 ROUTER_NAMESPACE = "router"
@@ -29,16 +32,16 @@ _APP_LABEL = "app.kubernetes.io/name"
 class RouterArgs:
     """The router Deployment that maps each user to one cell."""
 
-    replicas: int = 3
+    replicas: int | None = 3
     """Router pods, spread over the zones; a disruption budget keeps all but one running."""
-    hash_header: str = "x-user-id"
+    hash_header: str | None = "x-user-id"
     """Request header whose consistent hash picks the user's cell."""
-    image: str = "envoyproxy/envoy:v1.40.0"
-    port: int = 443
+    image: str | None = "envoyproxy/envoy:v1.40.0"
+    port: int | None = 443
     """Port of the router's load balancer."""
-    node_port: int = 30080
+    node_port: int | None = 30080
     """Node port behind the load balancer on AWS."""
-    cell_port: int = 443
+    cell_port: int | None = 443
     """Port of each cell's ingress that the router forwards to."""
 
     def validate(self, where: str = "router") -> None:
@@ -81,17 +84,19 @@ def deploy_router(
     names = list(cell_addresses)
     bootstrap = pulumi.Output.all(*[cell_addresses[cell] for cell in names]).apply(
         lambda hosts: dump_yaml(
-            router_bootstrap(
-                RouterSpec(
-                    region=region,
-                    cells=tuple(
-                        RouterCell(name=cell, host=host, port=args.cell_port)
-                        for cell, host in zip(names, hosts, strict=True)
-                    ),
-                    listen_port=ROUTER_LISTEN_PORT,
-                    admin_port=ROUTER_ADMIN_PORT,
-                    listen_address="0.0.0.0",
-                    hash_header=args.hash_header,
+            with_tls_to_cells(
+                router_bootstrap(
+                    RouterSpec(
+                        region=region,
+                        cells=tuple(
+                            RouterCell(name=cell, host=host, port=args.cell_port)
+                            for cell, host in zip(names, hosts, strict=True)
+                        ),
+                        listen_port=ROUTER_LISTEN_PORT,
+                        admin_port=ROUTER_ADMIN_PORT,
+                        listen_address="0.0.0.0",
+                        hash_header=args.hash_header,
+                    )
                 )
             )
         )
@@ -212,6 +217,27 @@ def _router_pod(args: RouterArgs) -> dict:
         ],
         "volumes": [{"name": "config", "config_map": {"name": "router"}}],
     }
+
+
+def with_tls_to_cells(bootstrap: dict) -> dict:
+    """Return a copy of the router bootstrap that connects to the cells over TLS.
+
+    Each cell's ingress ends at the `edge` listener of its public service's sidecar, which
+    serves TLS with the pod's SPIFFE certificate. The local region's router, from the same
+    generator, talks plain HTTP to local sidecars, so TLS is added here.
+    """
+    config = copy.deepcopy(bootstrap)
+    (cells,) = [c for c in config["static_resources"]["clusters"] if c["name"] == CELLS_CLUSTER]
+    # NOTE: the router holds no SPIFFE identity and no trust bundle of the cells' trust
+    # domains, so it encrypts but neither verifies the cells' certificates nor presents one.
+    cells["transport_socket"] = {
+        "name": TLS_TRANSPORT,
+        "typed_config": {
+            "@type": UPSTREAM_TLS,
+            "common_tls_context": {"tls_params": {"tls_minimum_protocol_version": "TLSv1_2"}},
+        },
+    }
+    return config
 
 
 def _sha256(text: str) -> str:
