@@ -103,14 +103,21 @@ def place_resources(recording: Recording) -> dict[str, Placement]:
 
     def _plane_of_dependencies(record: ResourceRecord) -> str | None:
         # A route, grant or attachment takes no labels. It belongs to the plane of the
-        # labelled resource it attaches to, such as its route table, role or key.
+        # labelled resources it attaches to, such as its route table, role or key. The
+        # engine gets dependencies in no fixed order, so ties are broken by name.
+        planes = set()
         for urn in record.dependencies:
             dependency = by_urn.get(urn)
             if dependency is not None and dependency.custom:
                 plane = place(dependency).plane
                 if plane != NO_PLANE:
-                    return plane
-        return None
+                    planes.add(plane)
+        if not planes:
+            return None
+        parent = by_urn.get(record.parent) if record.parent else None
+        if parent is not None and place(parent).plane in planes:
+            return place(parent).plane
+        return sorted(planes)[0]
 
     for record in recording.resources:
         place(record)
