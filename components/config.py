@@ -253,12 +253,17 @@ def load_region_config() -> RegionConfig:
     from pulumi.runtime import config as runtime_config
 
     raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return parse_stack_config(raw, pulumi.get_stack())
+
+
+def parse_stack_config(config: Mapping[str, Any], stack: str) -> RegionConfig:
+    """Check a stack's config as the CLI passes it: `namespace:key` to JSON-encoded values."""
     values = {
         key[len(PREFIX) :]: decode_config_value(value)
-        for key, value in raw.items()
+        for key, value in config.items()
         if key.startswith(PREFIX)
     }
-    return parse_region_config(values, pulumi.get_stack())
+    return parse_region_config(values, stack)
 
 
 def decode_config_value(value: Any) -> Any:

@@ -19,14 +19,18 @@ or arguments (one line on stderr, no traceback), 3 when the CrossGuard pack is m
 
 import argparse
 import json
+import multiprocessing
 import runpy
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
+from components.config import parse_stack_config
 from components.errors import ConfigError
 from offline.diagram import region_diagram
 from offline.engine import ProgramFailed, run_program
@@ -75,7 +79,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         "--mode",
         choices=(*MODES, "both"),
         default="both",
-        help="run as `pulumi preview`, as `pulumi up`, or both in turn (default: both)",
+        help="run as `pulumi preview`, as `pulumi up`, or both at once (default: both)",
     )
     parser.add_argument(
         "--skip-policies",
@@ -124,22 +128,28 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         config = load_stack_config(stack, arguments.stacks_dir)
+        # The program checks the same; checking first starts no process for a bad config.
+        parse_stack_config(config, stack)
     except ConfigError as error:
         return _invalid(error)
 
     recordings: dict[str, Recording] = {}
     reports: dict[str, Any] = {}
+    print(f"preview: {stack}: running the program in {' and '.join(modes)} mode", flush=True)
+    # The update run goes to a second process, so the two runs use both cores.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        pending = {
+            mode: pool.submit(_record, stack, config, mode == "preview") for mode in modes[1:]
+        }
+        outcomes = {modes[0]: _record(stack, config, modes[0] == "preview")}
+        outcomes.update({mode: future.result() for mode, future in pending.items()})
     for mode in modes:
-        print(f"preview: {stack}: running the program in {mode} mode", flush=True)
-        mode_started = time.monotonic()
-        try:
-            recording = run_stack(stack, config, preview=mode == "preview")
-        except ProgramFailed as failure:
-            if isinstance(failure.error, (ConfigError, pulumi.RunError)):
-                return _invalid(failure.error)
-            raise
+        outcome = outcomes[mode]
+        if isinstance(outcome, _Rejected):
+            return _invalid(outcome.message)
+        recording, seconds = outcome
         recordings[mode] = recording
-        seconds = time.monotonic() - mode_started
         count = len(recording.resources)
         print(f"preview: {stack}: {mode} mode: {count} resources in {seconds:.1f} s")
 
@@ -177,7 +187,32 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
-def _invalid(error: BaseException) -> int:
+@dataclass(frozen=True)
+class _Rejected:
+    """The program rejected the config; `message` is its one-line error."""
+
+    message: str
+
+
+def _record(
+    stack: str, config: dict[str, str], preview: bool
+) -> tuple[Recording, float] | _Rejected:
+    """Run the program once and return the recording and the seconds it took.
+
+    Runs in a worker process too, so a rejection comes back as a value. ConfigError does not
+    survive pickling, because its constructor takes more than the message.
+    """
+    started = time.monotonic()
+    try:
+        recording = run_stack(stack, config, preview=preview)
+    except ProgramFailed as failure:
+        if isinstance(failure.error, (ConfigError, pulumi.RunError)):
+            return _Rejected(str(failure.error))
+        raise RuntimeError(f"the program failed: {failure.error!r}") from failure.error
+    return recording, time.monotonic() - started
+
+
+def _invalid(error: BaseException | str) -> int:
     print(f"preview: error: {error}", file=sys.stderr)
     return EXIT_INVALID_CONFIG
 
