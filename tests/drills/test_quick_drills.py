@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# The quick drills take about four minutes on a 2-core machine; this bounds a hang.
-QUICK_DRILLS_TIMEOUT_SECONDS = 900
+# The quick drills took 7.5 minutes on a 2-core machine shared with other work (load
+# average 6 to 16); this bounds a hang with room for a busier machine.
+QUICK_DRILLS_TIMEOUT_SECONDS = 1200
 
 pytestmark = [
     pytest.mark.local_region,
@@ -122,9 +123,11 @@ def test_faulty_agent_fails_closed(quick_results):
 def test_cell_down_affects_only_its_users(quick_results):
     result = quick_results["cell-down"]
     assert_safe(result)
+    assert checks_of(result)["no user of another cell had a failed request"]["passed"]
 
 
 def test_hostile_requests_never_bypass_a_deny(quick_results):
     result = quick_results["hostile-requests"]
     assert_safe(result)
+    assert checks_of(result)["no input that must be denied reached a service"]["passed"]
     assert figure(result, "inputs sent") >= 25
