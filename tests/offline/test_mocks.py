@@ -43,7 +43,7 @@ def _one(recording, type_):
     return record
 
 
-def test_update_ids_and_arns_name_the_providers_account_and_region(recording):
+def test_arns_name_account_and_region(recording):
     vpc = _one(recording, "aws:ec2/vpc:Vpc")
     key = _one(recording, "aws:kms/key:Key")
     queue = _one(recording, "aws:sqs/queue:Queue")
