@@ -51,9 +51,8 @@ def _start_region(drill: str, run_dir: Path, options: dict) -> LocalRegion:
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-# How a port taken between planning and binding shows: a component's own bind error
-# (Envoy, the agent and moto all print this phrase), or the region finding another
-# process on the port.
+# Messages of a bring-up that lost a port between planning and binding. The first is
+# the bind error that Envoy, the agent and moto print, the second the region's own.
 _PORT_TAKEN_MESSAGES = ("address already in use", "another process took the port")
 
 

@@ -26,8 +26,9 @@ the two promises of the governance design:
   plane (the bundle repository) is down;
 - no fault turns a deny into an allow.
 
-Regenerate this page with `scripts/drills all` (about ten minutes). `scripts/drills --quick all`
-runs short versions of every drill with the same safety checks; the test suite runs it.
+Regenerate this page with `scripts/drills all` (about 15 minutes on 2 cores).
+`scripts/drills --quick` runs short versions of every drill with the same safety checks,
+and the test suite runs it.
 Timing figures depend on the machine named below; the safety checks do not.
 """
 

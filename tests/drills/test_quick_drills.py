@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# The quick drills took 7.5 minutes on a 2-core machine shared with other work (load
-# average 6 to 16); this bounds a hang with room for a busier machine.
+# The quick drills took 7.5 minutes on a 2-core machine shared with other work, at a
+# load average of 6 to 16. This timeout bounds a hang and leaves room for a busier one.
 QUICK_DRILLS_TIMEOUT_SECONDS = 1200
 
 pytestmark = [
