@@ -202,7 +202,8 @@ def harness_problems(results: dict) -> list[str]:
         if trial["cells_not_enforced"]:
             problems.append(
                 f"propagation with {trial['cells']} cells, trial {trial['trial']}: cells "
-                f"{trial['cells_not_enforced']} never returned {trial['expected_status']}"
+                f"{trial['cells_not_enforced']} never returned the decision "
+                f"{trial['expected_decision']}"
             )
     for failure in results.get("propagation", {}).get("failures", []):
         problems.append(f"propagation with {failure}")

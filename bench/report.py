@@ -120,7 +120,9 @@ def propagation_markdown(propagation: dict) -> list[str]:
         f"Agents poll the repository every {polling.get('min_delay_seconds', '?')} to "
         f"{polling.get('max_delay_seconds', '?')} s. Time runs from the moment publishing "
         "returned to the first response with the new decision, per cell; probes every "
-        f"{1000 / propagation['probe_rate_per_cell']:.0f} ms per cell.",
+        f"{1000 / propagation['probe_rate_per_cell']:.0f} ms per cell. Probes with neither "
+        "the old nor the new decision, such as timeouts, per trial: "
+        f"{_other_probes(propagation)}.",
         "",
         "| cells | trials | median s | max s | cells that never enforced |",
         "| --- | --- | --- | --- | --- |",
@@ -156,7 +158,17 @@ def scale_markdown(scale: dict) -> list[str]:
             f"| {_mib(policy.get('peak_rss_mib'))} | {policy.get('violations', '-')} |"
         )
     ratios = scale["ratios"]
-    lines += [
+    if ratios["smallest_cells"] is None:
+        lines += ["", "No ratios: they need two cell counts measured at least.", ""]
+    else:
+        lines += _scale_ratio_lines(ratios)
+    for failure in scale.get("failures", []):
+        lines += [f"Failed: {failure}", ""]
+    return lines
+
+
+def _scale_ratio_lines(ratios: dict) -> list[str]:
+    return [
         "",
         f"Time per cell at {ratios['largest_cells']} cells over time per cell at "
         f"{ratios['smallest_cells']} cells (1.0 means linear), wall / CPU: preview "
@@ -169,9 +181,6 @@ def scale_markdown(scale: dict) -> list[str]:
         f"{_per_cell(ratios['policy_pack_cpu_marginal_s_per_cell'])} s.",
         "",
     ]
-    for failure in scale.get("failures", []):
-        lines += [f"Failed: {failure}", ""]
-    return lines
 
 
 def _load_line(results: dict) -> str:
@@ -187,6 +196,15 @@ def _load_line(results: dict) -> str:
 
 def _load(average: dict) -> str:
     return f"{average['1m']:.2f} / {average['5m']:.2f} / {average['15m']:.2f}"
+
+
+def _other_probes(propagation: dict) -> str:
+    counts = [
+        f"{sum(e.get('other', 0) for e in t['by_cell'].values())} of "
+        f"{sum(e['requests'] for e in t['by_cell'].values())}"
+        for t in propagation["trials"]
+    ]
+    return ", ".join(counts) if counts else "none"
 
 
 def _triple(points: dict) -> str:
