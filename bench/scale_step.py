@@ -11,12 +11,14 @@ the others.
 
 import argparse
 import json
+import os
 import pickle
 import resource
 import sys
 import time
 from pathlib import Path
 
+from bench.procstat import peak_rss_bytes
 from components.errors import ConfigError
 from offline import ProgramFailed
 from offline.preview import run_stack
@@ -40,8 +42,12 @@ def scale_config(cells: int, base_stack: str = BASE_STACK) -> dict[str, str]:
 
 
 def peak_rss_mib() -> float:
-    # ru_maxrss is in KiB on Linux.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Return the peak resident memory of this process so far (VmHWM), in MiB.
+
+    getrusage's ru_maxrss is not used: Linux carries it over fork and execve, so a step
+    started by a large benchmark process would report that process's peak as its own.
+    """
+    return peak_rss_bytes(os.getpid()) / 2**20
 
 
 def cpu_seconds() -> float:

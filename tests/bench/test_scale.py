@@ -1,12 +1,17 @@
 """The scale benchmark's config, ratios and failure reporting."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from bench.scale import measure_scale, ratios
 from bench.scale_step import BASE_STACK, scale_config
 from offline.stack_config import load_stack_config
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(cells, preview_s, policy_s, preview_cpu_s=None):
@@ -102,3 +107,19 @@ def test_scale_reports_rejected_cell_count(tmp_path):
     assert "cellarch:" in message
     assert "300" in message
     assert not (tmp_path / "recording-300.pickle").exists()
+
+
+def test_peak_memory_excludes_parent(tmp_path):
+    # ru_maxrss survives fork and execve, so a child of a large process would report the
+    # parent's peak; the step's own peak (VmHWM) must not.
+    parent_block = bytearray(300 * 2**20)
+    for offset in range(0, len(parent_block), 4096):
+        parent_block[offset] = 1
+    code = "from bench.scale_step import peak_rss_mib; print(peak_rss_mib())"
+
+    child = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+
+    assert float(child.stdout) < 250
+    del parent_block
