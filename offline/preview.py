@@ -132,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         parse_stack_config(config, stack)
     except ConfigError as error:
         return _invalid(error)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return _invalid(f"--out: invalid value '{out}' ({error.strerror}); expected a directory")
 
     recordings: dict[str, Recording] = {}
     reports: dict[str, Any] = {}
@@ -155,7 +159,6 @@ def main(argv: list[str] | None = None) -> int:
 
     last = recordings[modes[-1]]
     _print_summary(stack, recordings)
-    out.mkdir(parents=True, exist_ok=True)
     _write_inventory(out / "inventory.json", stack, recordings)
     print(f"preview: {stack}: wrote {out / 'inventory.json'}")
     (out / "region.mmd").write_text(region_diagram(last, _title(stack, last)))

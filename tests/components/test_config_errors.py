@@ -264,3 +264,15 @@ def test_scripts_preview_exits_with_one_line(case_id, expected, tmp_path):
     assert completed.returncode == EXIT_INVALID_CONFIG, completed.stderr
     assert completed.stderr.splitlines() == [f"preview: error: {expected}"]
     assert "Traceback" not in completed.stdout
+
+
+def test_preview_rejects_an_output_path_that_is_a_file(tmp_path, capsys):
+    out = tmp_path / "inventory"
+    out.write_text("not a directory")
+    status = main([BASE_STACK, "--out", str(out), "--skip-policies"])
+    captured = capsys.readouterr()
+    assert status == EXIT_INVALID_CONFIG
+    assert captured.err.splitlines() == [
+        f"preview: error: --out: invalid value '{out}' (File exists); expected a directory"
+    ]
+    assert out.read_text() == "not a directory"
