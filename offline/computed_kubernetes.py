@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from offline.ids import auto_name, hex_id, uuid_id
+from offline.ids import auto_name, hex_id, public_ip, uuid_id
 
 Computed = dict[str, Any]
 
@@ -19,8 +19,14 @@ CLUSTER_SCOPED_KINDS = {
 }
 
 
-def compute(type_: str, urn: str, name: str, inputs: dict) -> tuple[str, Computed]:
-    """Return the ID (`namespace/name` or `name`) and the object as the API server returns it."""
+def compute(
+    type_: str, urn: str, name: str, inputs: dict, cloud: str = "aws"
+) -> tuple[str, Computed]:
+    """Return the ID (`namespace/name` or `name`) and the object as the API server returns it.
+
+    `cloud` is where the cluster runs, which decides how a load balancer is addressed: AWS
+    gives a host name, Google Cloud an IP address.
+    """
     kind = type_.rsplit(":", 1)[1]
     metadata = dict(inputs.get("metadata") or {})
     metadata.setdefault("name", auto_name(name, urn, 63))
@@ -36,7 +42,7 @@ def compute(type_: str, urn: str, name: str, inputs: dict) -> tuple[str, Compute
     )
     computed: Computed = {"metadata": metadata}
     if kind == "Service":
-        computed["status"] = _service_status(urn, inputs)
+        computed["status"] = _service_status(urn, inputs, cloud)
         spec = dict(inputs.get("spec") or {})
         spec.setdefault(
             "clusterIP",
@@ -58,7 +64,9 @@ def compute(type_: str, urn: str, name: str, inputs: dict) -> tuple[str, Compute
     return object_id, computed
 
 
-def _service_status(urn: str, inputs: dict) -> dict:
+def _service_status(urn: str, inputs: dict, cloud: str) -> dict:
     if (inputs.get("spec") or {}).get("type") != "LoadBalancer":
         return {"loadBalancer": {}}
+    if cloud == "gcp":
+        return {"loadBalancer": {"ingress": [{"ip": public_ip(urn)}]}}
     return {"loadBalancer": {"ingress": [{"hostname": f"a{hex_id(urn, 31)}.elb.amazonaws.com"}]}}

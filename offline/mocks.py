@@ -77,7 +77,10 @@ class CloudMocks(Mocks):
             context = computed_gcp.GcpContext(project, region, urn, args.name, args.inputs)
             return computed_gcp.compute(args.typ, context)
         if package == "kubernetes":
-            return computed_kubernetes.compute(args.typ, urn, args.name, args.inputs)
+            # GKE kubeconfigs authenticate with Google's plugin; any other cluster is EKS here.
+            kubeconfig = str(provider.get("kubeconfig", ""))
+            cloud = "gcp" if "gke-gcloud-auth-plugin" in kubeconfig else "aws"
+            return computed_kubernetes.compute(args.typ, urn, args.name, args.inputs, cloud)
         if args.typ in _OTHER:
             return _OTHER[args.typ](urn, args.inputs)
         return f"{args.name}-{uuid_id(urn)[:8]}", {}
