@@ -67,7 +67,9 @@ def region_args(config: RegionConfig, governance: GovernancePlane) -> RegionArgs
         control_plane_cidr=config.addresses.control_plane.cidr,
         cells=[RegionCellArgs(name=c.name, users=c.size, cidr=c.cidr) for c in config.cells],
         cell_size_cap=config.cell_size_cap,
-        rollout=RolloutArgs(canary=config.rollout.canary, max_wave_size=config.rollout.max_wave_size),
+        rollout=RolloutArgs(
+            canary=config.rollout.canary, max_wave_size=config.rollout.max_wave_size
+        ),
         queue=QueueArgs(**vars(config.queue)),
         services=services(config),
         bundle=governance.bundle_source(),
@@ -99,7 +101,8 @@ def main() -> None:
             environment=config.environment,
             bundle_name=config.governance.bundle_name,
             token_issuers=[
-                TokenIssuerArgs(i.issuer, i.audience, i.public_key_pem) for i in config.token_issuers
+                TokenIssuerArgs(i.issuer, i.audience, i.public_key_pem)
+                for i in config.token_issuers
             ],
             stack=config.stack,
         ),
@@ -108,7 +111,7 @@ def main() -> None:
     region = Region(
         "region",
         region_args(config, governance),
-        pulumi.ResourceOptions(providers=[provider, random_provider]),
+        pulumi.ResourceOptions(providers=[provider, random_provider, tls_provider]),
     )
     observability = ObservabilityStack(
         "observability",

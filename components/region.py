@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 import pulumi
+import pulumi_tls as tls
 
 from components.addressing import SubnetPrefixLengths
 from components.arguments import coerce_args
@@ -230,6 +231,8 @@ class Region(pulumi.ComponentResource):
             {cell: self.cells[cell].ingress_address for cell in config.cell_names},
             control_plane.router_ingress,
             labels,
+            explicit_provider(opts, "tls")
+            or tls.Provider(f"{name}-tls", opts=pulumi.ResourceOptions(parent=self)),
             pulumi.ResourceOptions(
                 parent=self,
                 provider=control_plane.kubernetes,

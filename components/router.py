@@ -7,7 +7,6 @@ tainted pool, apart from the control-plane workloads, and the cloud's load balan
 front of it comes from the ingress seam.
 """
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -16,10 +15,9 @@ import pulumi_kubernetes as k8s
 
 from components.cloud.base import DATA_PLANE, PLANE_LABEL_KEY, CellIngress
 from components.errors import ConfigError
-from components.kubernetes.mtls import TLS_TRANSPORT, UPSTREAM_TLS
 from components.labels import LabelContext
+from components.router_tls import TLS_DIRECTORY, self_signed_secret, with_tls
 from components.sidecar import RouterCell, RouterSpec, SpecError, dump_yaml, router_bootstrap
-from components.sidecar.envoy_router import CELLS_CLUSTER
 from components.sidecar.validation import check_name
 
 ROUTER_NAMESPACE = "router"
@@ -43,6 +41,9 @@ class RouterArgs:
     """Node port behind the load balancer on AWS."""
     cell_port: int | None = 443
     """Port of each cell's ingress that the router forwards to."""
+    tls_secret: str | None = None
+    """`kubernetes.io/tls` Secret in the `router` namespace with the certificate the router
+    serves, e.g. from cert-manager; None creates a self-signed one."""
 
     def validate(self, where: str = "router") -> None:
         _check_int(f"{where}.replicas", self.replicas, 2, 100)
@@ -55,6 +56,13 @@ class RouterArgs:
             raise ConfigError(
                 f"{where}.hash_header", self.hash_header, "a lower-case header name"
             ) from None
+        if self.tls_secret is not None:
+            try:
+                check_name("RouterArgs", "tls_secret", self.tls_secret)
+            except SpecError:
+                raise ConfigError(
+                    f"{where}.tls_secret", self.tls_secret, "the name of a Secret"
+                ) from None
         if (
             not isinstance(self.image, str)
             or ":" not in self.image
@@ -72,6 +80,7 @@ def deploy_router(
     cell_addresses: Mapping[str, pulumi.Input[str]],
     exposure: CellIngress,
     labels: LabelContext,
+    tls_provider: pulumi.ProviderResource,
     opts: pulumi.ResourceOptions,
 ) -> k8s.apps.v1.Deployment:
     """Deploy the router with one ring entry per cell, and expose it as `exposure` says."""
@@ -84,7 +93,7 @@ def deploy_router(
     names = list(cell_addresses)
     bootstrap = pulumi.Output.all(*[cell_addresses[cell] for cell in names]).apply(
         lambda hosts: dump_yaml(
-            with_tls_to_cells(
+            with_tls(
                 router_bootstrap(
                     RouterSpec(
                         region=region,
@@ -104,6 +113,15 @@ def deploy_router(
     in_namespace = pulumi.ResourceOptions.merge(
         opts, pulumi.ResourceOptions(depends_on=[namespace])
     )
+    if args.tls_secret is None:
+        secret = self_signed_secret(
+            name, f"router.{region}", ROUTER_NAMESPACE, k8s_labels, tls_provider, in_namespace
+        )
+        tls_secret = "router-tls"
+        dependencies = [secret]
+    else:
+        tls_secret = args.tls_secret
+        dependencies = []
     config = k8s.core.v1.ConfigMap(
         f"{name}-config",
         metadata={"name": "router", "namespace": ROUTER_NAMESPACE, "labels": k8s_labels},
@@ -123,11 +141,11 @@ def deploy_router(
                     "labels": k8s_labels,
                     "annotations": {"cellarch.io/config-sha256": bootstrap.apply(_sha256)},
                 },
-                "spec": _router_pod(args),
+                "spec": _router_pod(args, tls_secret),
             },
         },
         opts=pulumi.ResourceOptions.merge(
-            in_namespace, pulumi.ResourceOptions(depends_on=[config])
+            in_namespace, pulumi.ResourceOptions(depends_on=[config, *dependencies])
         ),
     )
     k8s.policy.v1.PodDisruptionBudget(
@@ -139,7 +157,7 @@ def deploy_router(
     service_spec: dict = {
         "type": exposure.service_type,
         "selector": selector,
-        "ports": [{"name": "http", "port": args.port, "target_port": ROUTER_LISTEN_PORT}],
+        "ports": [{"name": "https", "port": args.port, "target_port": ROUTER_LISTEN_PORT}],
         # Keep the client's address, and send traffic only to nodes that run a router pod.
         "external_traffic_policy": "Local",
     }
@@ -161,7 +179,7 @@ def deploy_router(
     return deployment
 
 
-def _router_pod(args: RouterArgs) -> dict:
+def _router_pod(args: RouterArgs, tls_secret: str) -> dict:
     return {
         # The router holds no credentials and never calls the Kubernetes API.
         "automount_service_account_token": False,
@@ -192,7 +210,7 @@ def _router_pod(args: RouterArgs) -> dict:
                 "name": "envoy",
                 "image": args.image,
                 "args": ["--config-path", "/etc/envoy/envoy.yaml", "--log-level", "info"],
-                "ports": [{"name": "http", "container_port": ROUTER_LISTEN_PORT}],
+                "ports": [{"name": "https", "container_port": ROUTER_LISTEN_PORT}],
                 "readiness_probe": {
                     "tcp_socket": {"port": ROUTER_LISTEN_PORT},
                     "period_seconds": 5,
@@ -211,33 +229,16 @@ def _router_pod(args: RouterArgs) -> dict:
                     "capabilities": {"drop": ["ALL"]},
                 },
                 "volume_mounts": [
-                    {"name": "config", "mount_path": "/etc/envoy", "read_only": True}
+                    {"name": "config", "mount_path": "/etc/envoy", "read_only": True},
+                    {"name": "tls", "mount_path": TLS_DIRECTORY, "read_only": True},
                 ],
             }
         ],
-        "volumes": [{"name": "config", "config_map": {"name": "router"}}],
+        "volumes": [
+            {"name": "config", "config_map": {"name": "router"}},
+            {"name": "tls", "secret": {"secret_name": tls_secret}},
+        ],
     }
-
-
-def with_tls_to_cells(bootstrap: dict) -> dict:
-    """Return a copy of the router bootstrap that connects to the cells over TLS.
-
-    Each cell's ingress ends at the `edge` listener of its public service's sidecar, which
-    serves TLS with the pod's SPIFFE certificate. The local region's router, from the same
-    generator, talks plain HTTP to local sidecars, so TLS is added here.
-    """
-    config = copy.deepcopy(bootstrap)
-    (cells,) = [c for c in config["static_resources"]["clusters"] if c["name"] == CELLS_CLUSTER]
-    # NOTE: the router holds no SPIFFE identity and no trust bundle of the cells' trust
-    # domains, so it encrypts but neither verifies the cells' certificates nor presents one.
-    cells["transport_socket"] = {
-        "name": TLS_TRANSPORT,
-        "typed_config": {
-            "@type": UPSTREAM_TLS,
-            "common_tls_context": {"tls_params": {"tls_minimum_protocol_version": "TLSv1_2"}},
-        },
-    }
-    return config
 
 
 def _sha256(text: str) -> str:

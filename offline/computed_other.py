@@ -1,13 +1,17 @@
 """Values of the pulumi-tls and pulumi-random resources, generated for real where it is cheap."""
 
 import base64
+import datetime
 import hashlib
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
 
 from offline.ids import digest, hex_id
+from offline.wire import plain
 
 Computed = dict[str, Any]
 _CURVES = {
@@ -55,6 +59,39 @@ def tls_private_key(urn: str, inputs: dict) -> tuple[str, Computed]:
         "publicKeyFingerprintMd5": ":".join(f"{b:02x}" for b in hashlib.md5(raw_ssh).digest()),
         "publicKeyFingerprintSha256": "SHA256:"
         + base64.b64encode(hashlib.sha256(raw_ssh).digest()).decode().rstrip("="),
+    }
+
+
+def tls_self_signed_cert(urn: str, inputs: dict) -> tuple[str, Computed]:
+    """Return a real certificate for the subject and DNS names, signed by the given key."""
+    # The key arrives as a secret, still wrapped in the SDK's secret encoding.
+    inputs, _ = plain(inputs)
+    key = serialization.load_pem_private_key(str(inputs["privateKeyPem"]).encode(), None)
+    subject = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, str((inputs.get("subject") or {})["commonName"]))]
+    )
+    # A fixed start keeps the certificate, and so the Secret, the same from run to run.
+    start = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
+    hours = int(inputs.get("validityPeriodHours", 24))
+    serial = int(digest(urn)[:32], 16) or 1
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(hours=hours))
+    )
+    names = [x509.DNSName(str(name)) for name in inputs.get("dnsNames") or []]
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    certificate = builder.sign(key, hashes.SHA256())
+    return str(serial), {
+        "certPem": certificate.public_bytes(serialization.Encoding.PEM).decode(),
+        "validityStartTime": start.isoformat().replace("+00:00", "Z"),
+        "validityEndTime": certificate.not_valid_after_utc.isoformat().replace("+00:00", "Z"),
+        "readyForRenewal": False,
     }
 
 

@@ -44,6 +44,7 @@ UNLABELLED = {
         "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
         "random:index/randomPassword:RandomPassword",
         "tls:index/privateKey:PrivateKey",
+        "tls:index/selfSignedCert:SelfSignedCert",
     },
     "gcp": {
         "gcp:compute/routerNat:RouterNat",
@@ -59,6 +60,7 @@ UNLABELLED = {
         "gcp:storage/bucketIAMMember:BucketIAMMember",
         "random:index/randomPassword:RandomPassword",
         "tls:index/privateKey:PrivateKey",
+        "tls:index/selfSignedCert:SelfSignedCert",
     },
 }
 
@@ -99,7 +101,7 @@ GCP_CELL_COUNTS = {
     "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": 3,
 }
 CELL_TOTALS = {"aws": 104, "gcp": 59}
-STACK_TOTALS = {"aws-us-east-1": 520, "aws-eu-west-1": 415, "gcp-europe-west1": 234}
+STACK_TOTALS = {"aws-us-east-1": 523, "aws-eu-west-1": 418, "gcp-europe-west1": 237}
 
 
 @pytest.fixture(scope="module", params=STACK_MODES)
@@ -192,8 +194,16 @@ def test_random_and_tls_use_the_programs_providers(run):
     tls_provider = provider_named(recording, "tls", "tls")
     for record in recording.of_type("random:index/randomPassword:RandomPassword"):
         assert record.provider_urn == random_provider.urn, record.name
-    (key,) = recording.of_type("tls:index/privateKey:PrivateKey")
-    assert key.provider_urn == tls_provider.urn
+    # The bundle signing key, and the router's key and certificate.
+    tls_resources = [r for r in recording.resources if r.package == "tls" and r.custom]
+    assert sorted(r.name for r in tls_resources if not r.is_provider) == [
+        "governance-signing-key",
+        "region-router-tls-certificate",
+        "region-router-tls-key",
+    ]
+    for record in tls_resources:
+        if not record.is_provider:
+            assert record.provider_urn == tls_provider.urn, record.name
 
 
 def test_no_resource_uses_a_default_provider(run):
@@ -208,8 +218,10 @@ def test_secrets_are_marked_secret(run):
     stack, _, recording = run
     (program,) = recording.of_type(STACK_TYPE)
     assert program.secret_outputs == ["bundleSigningPrivateKey"]
-    (key,) = recording.of_type("tls:index/privateKey:PrivateKey")
-    assert "privateKeyPem" in key.additional_secret_outputs
+    keys = recording.of_type("tls:index/privateKey:PrivateKey")
+    assert len(keys) == 2
+    for key in keys:
+        assert "privateKeyPem" in key.additional_secret_outputs, key.name
     for record in recording.of_type("pulumi:providers:kubernetes"):
         assert "kubeconfig" in record.secret_inputs, record.name
     for record in recording.of_type("kubernetes:core/v1:Secret"):
