@@ -40,37 +40,49 @@ class CommandLine:
             [sys.executable, "-m", "localregion", "--run-dir", str(run_dir), *arguments],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            text=True,
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             start_new_session=True,
         )
+        # Raw reads of the pipe: a buffered reader could hold complete lines that select()
+        # no longer reports as readable.
+        self._pending = b""
         self._selector = selectors.DefaultSelector()
         self._selector.register(self.process.stdout, selectors.EVENT_READ)
 
     def wait_for_line(self, pattern: str, timeout: float) -> re.Match:
         """Read output until a line matches pattern; fail with the output on timeout or exit."""
         regex = re.compile(pattern)
-        for line in self.lines:
-            if match := regex.search(line):
-                return match
+        checked = 0
         deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
-            if not self._selector.select(timeout=remaining):
-                continue
-            line = self.process.stdout.readline()
-            if line == "":
+        while True:
+            for line in self.lines[checked:]:
+                if match := regex.search(line):
+                    return match
+            checked = len(self.lines)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._read_available(remaining):
                 break
-            self.lines.append(line.rstrip("\n"))
-            if match := regex.search(line):
-                return match
         output = "\n".join(self.lines[-30:])
         raise AssertionError(f"no line matching {pattern!r}; output so far:\n{output}")
+
+    def _read_available(self, timeout: float) -> bool:
+        """Append the complete lines that arrive within timeout; return False at end of output."""
+        if not self._selector.select(timeout=timeout):
+            return True
+        chunk = os.read(self.process.stdout.fileno(), 65536)
+        if not chunk:
+            return False
+        *complete, self._pending = (self._pending + chunk).split(b"\n")
+        self.lines += [line.decode(errors="replace") for line in complete]
+        return True
 
     def finish(self, timeout: float) -> int:
         """Wait for the exit status, reading the rest of the output."""
         status = self.process.wait(timeout=timeout)
-        self.lines += self.process.stdout.read().splitlines()
+        rest = self._pending + self.process.stdout.read()
+        self._pending = b""
+        self.lines += rest.decode(errors="replace").splitlines()
         return status
 
     def close(self) -> None:
