@@ -94,7 +94,7 @@ class EdgeStack:
         authz_pid = {"a": None, "b": agent_pid, "c": opa_pid, "d": agent_pid}
         for setup in SETUPS:
             listen, admin = free_ports(2)
-            envoy_pid = self._start_envoy(setup, authz_address[setup.key], listen, admin)
+            envoy_pid = self.start_envoy(setup, authz_address[setup.key], listen, admin)
             pids = {"envoy": envoy_pid, "service": service_pid}
             if authz_pid[setup.key] is not None:
                 pids["authz"] = authz_pid[setup.key]
@@ -126,7 +126,8 @@ class EdgeStack:
 
     # -- processes -----------------------------------------------------------------------
 
-    def _start_envoy(self, setup: Setup, authz_address: str | None, listen: int, admin: int):
+    def start_envoy(self, setup: Setup, authz_address: str | None, listen: int, admin: int):
+        """Start an Envoy of the cell's sidecar configuration in front of authz_address."""
         # Setup (a) still needs some valid agent address for the spec; its filter is removed.
         spec = SidecarSpec(
             cell=self.cell.name,
@@ -292,25 +293,47 @@ def write_rego_bundle(directory: Path, wasm_bundle: Path, policy_dir: Path = POL
 
     The Rego files inside a WebAssembly bundle are what `opa build -t wasm` left after
     compiling the entrypoint away, so the sources come from policy_dir (the files the
-    bundle was built from, tests left out), and data.json from the bundle itself. Stock OPA
-    then evaluates the same policy and data as Rego.
+    bundle was built from, tests left out), and data.json from the bundle itself. A source
+    whose package lies outside the bundle's roots is left out, because OPA rejects a bundle
+    with such a module, so the WebAssembly bundle cannot hold it either. Stock OPA then
+    evaluates the same policy and data as Rego.
     """
     if directory.exists():
         shutil.rmtree(directory)
-    sources_dir = directory / "policies" / "authz"
-    sources_dir.mkdir(parents=True)
-    sources = [p for p in sorted(policy_dir.glob("*.rego")) if not p.name.endswith("_test.rego")]
-    if not sources:
-        raise ValueError(f"{policy_dir} has no Rego sources to evaluate")
-    for source in sources:
-        shutil.copyfile(source, sources_dir / source.name)
-
     with tarfile.open(wasm_bundle) as archive:
         members = {member.name.lstrip("/"): member for member in archive.getmembers()}
         if ".manifest" not in members or "data.json" not in members:
             raise ValueError(f"{wasm_bundle} has no .manifest or no data.json")
-        (directory / "data.json").write_bytes(archive.extractfile(members["data.json"]).read())
+        data = archive.extractfile(members["data.json"]).read()
         manifest = json.loads(archive.extractfile(members[".manifest"]).read())
     manifest.pop("wasm", None)
+    roots = manifest.get("roots", [""])
+
+    sources = [
+        path
+        for path in sorted(policy_dir.glob("*.rego"))
+        if not path.name.endswith("_test.rego") and _within_roots(_package(path), roots)
+    ]
+    if not sources:
+        raise ValueError(f"{policy_dir} has no Rego sources under the roots {roots}")
+    sources_dir = directory / "policies" / "authz"
+    sources_dir.mkdir(parents=True)
+    for source in sources:
+        shutil.copyfile(source, sources_dir / source.name)
+    (directory / "data.json").write_bytes(data)
     (directory / ".manifest").write_text(json.dumps(manifest))
     return directory
+
+
+def _package(source: Path) -> str:
+    """Return the package path of a Rego file as a bundle root spells it, e.g. envoy/authz."""
+    for line in source.read_text().splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == "package":
+            return words[1].replace(".", "/")
+    raise ValueError(f"{source} has no package line")
+
+
+def _within_roots(package: str, roots: list[str]) -> bool:
+    # An empty root (or none listed) covers every package, as in OPA's bundle manifest.
+    return any(root == "" or package == root or package.startswith(root + "/") for root in roots)

@@ -7,6 +7,7 @@ import pytest
 from bench.cli import harness_problems, parse_args, saturation_warnings
 from bench.edge.measure import run_record
 from bench.edge.setups import SETUPS
+from bench.profile import parse_args as parse_profile_args
 from loadgen import LoadResult, RequestResult
 
 
@@ -142,3 +143,20 @@ def test_edge_failure_fails_run():
     results = {"quick": False, "edge_failure": "bundle build failed"}
 
     assert harness_problems(results) == ["edge: bundle build failed"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--rate", "0"], "invalid --rate 0: expected 1 to 5000 requests per second"),
+        (["--seconds", "2"], "invalid --seconds 2: expected 5 to 300 seconds"),
+        (["--seconds", "301"], "invalid --seconds 301: expected 5 to 300 seconds"),
+    ],
+)
+def test_profile_rejects_bad_values(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_profile_args(argv)
+
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error == f"python -m bench.profile: error: {message}"

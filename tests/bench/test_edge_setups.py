@@ -157,3 +157,24 @@ def test_write_rego_bundle_rejects_bundle_without_data(tmp_path):
 
     with pytest.raises(ValueError, match=r"no data\.json"):
         write_rego_bundle(tmp_path / "rego", tmp_path / "bundle.tar.gz", _policy_dir(tmp_path))
+
+
+def test_write_rego_bundle_leaves_out_packages_outside_roots(tmp_path):
+    _wasm_bundle(tmp_path / "bundle.tar.gz")
+    policy_dir = _policy_dir(tmp_path)
+    (policy_dir / "log_mask.rego").write_text("package system.log\nmask contains 1\n")
+    (policy_dir / "tables.rego").write_text("# METADATA\npackage authz.tables\n")
+
+    bundle = write_rego_bundle(tmp_path / "rego", tmp_path / "bundle.tar.gz", policy_dir)
+
+    files = sorted(p.name for p in (bundle / "policies/authz").iterdir())
+    assert files == ["authz.rego", "tables.rego"]
+
+
+def test_write_rego_bundle_rejects_source_without_package(tmp_path):
+    _wasm_bundle(tmp_path / "bundle.tar.gz")
+    policy_dir = _policy_dir(tmp_path)
+    (policy_dir / "broken.rego").write_text("allow := true\n")
+
+    with pytest.raises(ValueError, match=r"broken\.rego has no package line"):
+        write_rego_bundle(tmp_path / "rego", tmp_path / "bundle.tar.gz", policy_dir)
