@@ -18,10 +18,10 @@ from localregion.region import LocalRegion
 CALLER = "billing"
 PATH = "/v1/orders"
 USER_ID = "bench-user-1"
-# Requests per second sent to each cell while a revision propagates; the interval between
-# two requests to one cell (100 ms) bounds the resolution of the measurement, against a
-# polling interval of 1 to 2 s. At 50 per cell, 10 cells (500 per second in all) saturated
-# the agents of a shared 2-core machine, so every probe timed out.
+# Requests per second sent to each cell while a revision propagates. The interval between
+# two requests to one cell (100 ms) bounds the resolution of the measurement, which is small
+# against a polling interval of 1 to 2 s. At 50 per cell, 10 cells (500 per second in all)
+# saturated the agents of a shared 2-core machine, and most probes timed out.
 PROBE_RATE_PER_CELL = 10
 # The decision of the revoking revision: 403 with this reason from the policy. A 403 from
 # an authorization call that timed out has another reason and does not count.
