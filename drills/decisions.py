@@ -88,6 +88,22 @@ def take_decisions(port: int, probes: Sequence[Probe]) -> dict[str, Decision]:
     return decisions
 
 
+def take_cell_decisions(
+    sidecars: Mapping[str, int], probes: Sequence[Probe]
+) -> dict[str, Decision]:
+    """Send every probe to each cell's sidecar; return decisions keyed "CELL PROBE".
+
+    Asking each sidecar directly compares the agents' decisions alone. Through the router,
+    a cell that fails a health check hands its users to another cell, whose jurisdiction
+    can decide a residency probe differently.
+    """
+    decisions = {}
+    for cell, port in sidecars.items():
+        for name, decision in take_decisions(port, probes).items():
+            decisions[f"{cell} {name}"] = decision
+    return decisions
+
+
 def changed_decisions(before: Mapping[str, Decision], after: Mapping[str, Decision]) -> list[str]:
     """Return one line per probe whose decision differs, e.g. "u1 billing GET /v1/x: 403 -> 200"."""
     changes = []

@@ -55,9 +55,9 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
     with harness.running_region(NAME, run_dir) as region:
         users = harness.users_by_cell(region, per_cell=settings.users_per_cell)
         token = harness.token_minter(region)
-        port = harness.router_port(region)
-        probes = decisions.decision_probes([u[0] for u in users.values()], token)
-        baseline = decisions.take_decisions(port, probes)
+        sidecars = {cell.name: cell.ports.sidecar for cell in region.cells}
+        probes = decisions.decision_probes(["probe"], token)
+        baseline = decisions.take_cell_decisions(sidecars, probes)
 
         targets = [
             Target(
@@ -89,7 +89,7 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
             region.stop_repository()
             # Let every agent poll the stopped repository at least once before probing.
             _sleep_until(outage_start + min(settings.outage_seconds / 2, 10))
-            during = decisions.take_decisions(port, probes)
+            during = decisions.take_cell_decisions(sidecars, probes)
             statuses = {
                 cell.name: agent_status.bundle_status(cell.agent_url, region.bundle_name)
                 for cell in region.cells
@@ -104,7 +104,7 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
             load.stop()
             load_end = time.time()
             measured = load.wait()
-        after = decisions.take_decisions(port, probes)
+        after = decisions.take_cell_decisions(sidecars, probes)
         agent_latency = {cell.name: region.decision_latency(cell.name) for cell in region.cells}
         authz_timeout = ext_authz_timeout_seconds(region.cells[0].directory / "sidecar.yaml")
 
@@ -151,7 +151,7 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
     result.figure("requested rate", settings.rate, "requests/s")
     result.figure("achieved rate", round(measured.achieved_rate, 1), "requests/s")
     result.figure("repository down", round(outage_end - outage_start, 1), "s")
-    result.figure("decision probes per snapshot", len(probes))
+    result.figure("decision probes per snapshot", len(baseline))
 
     examples = load_phases.failure_examples(measured.requests, 200)
     result.check(
@@ -164,12 +164,12 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
     result.check(
         "no decision changed during the outage",
         not during_changes,
-        "; ".join(during_changes[:5]) or f"{len(probes)} probes identical",
+        "; ".join(during_changes[:5]) or f"{len(baseline)} probes identical",
     )
     result.check(
         "no decision changed after the outage",
         not after_changes,
-        "; ".join(after_changes[:5]) or f"{len(probes)} probes identical",
+        "; ".join(after_changes[:5]) or f"{len(baseline)} probes identical",
     )
     failing_agents = [name for name, status in statuses.items() if status and status.failing]
     result.check(

@@ -74,10 +74,9 @@ def _upload_current(region, body: bytes) -> None:
 
 def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
     with harness.running_region(NAME, run_dir) as region:
-        users = harness.users_by_cell(region, per_cell=1)
         token = harness.token_minter(region)
-        probes = decisions.decision_probes([u[0] for u in users.values()], token)
-        router = harness.router_port(region)
+        probes = decisions.decision_probes(["probe"], token)
+        sidecars = {cell.name: cell.ports.sidecar for cell in region.cells}
         good = region.governance.bundle_path(region.revision).read_bytes()
         variants = [
             Variant(
@@ -105,7 +104,7 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
         rejected_everywhere, unchanged, statuses_seen = [], [], []
         for variant in variants:
             active = region.revision
-            baseline = decisions.take_decisions(router, probes)
+            baseline = decisions.take_cell_decisions(sidecars, probes)
             body = variant.build()
             progress.step(NAME, f"publishing a bad bundle: {variant.name}")
             _upload_current(region, body)
@@ -126,7 +125,7 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
             except DrillError:
                 pass
             revisions = {cell.name: region.active_revision(cell.name) for cell in region.cells}
-            after = decisions.take_decisions(router, probes)
+            after = decisions.take_cell_decisions(sidecars, probes)
             for cell in region.cells:
                 status = agent_status.bundle_status(cell.agent_url, region.bundle_name)
                 table.rows.append(
@@ -164,7 +163,7 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
 
     result.tables.append(table)
     result.figure("bad bundles published", len(variants))
-    result.figure("decision probes per bundle", len(probes))
+    result.figure("decision probes per bundle", len(probes) * len(sidecars))
     names = [variant.name for variant in variants]
     result.check(
         "every agent kept the previous revision",

@@ -198,6 +198,16 @@ def test_changed_decisions_names_the_probe():
     ]
 
 
+def test_cell_decisions_are_keyed_by_cell(recording_server):
+    port = recording_server.server_port
+    probes = decisions.decision_probes(["probe"], lambda caller: f"token-{caller}")
+    taken = decisions.take_cell_decisions({"eu-1": port, "us-1": port}, probes[:2])
+    assert sorted(taken) == sorted(
+        f"{cell} {probe.name}" for cell in ("eu-1", "us-1") for probe in probes[:2]
+    )
+    assert set(taken.values()) == {decisions.Decision(204, None)}
+
+
 def test_decision_probes_cover_every_user_and_caller():
     probes = decisions.decision_probes(["u1", "u2"], lambda caller: f"token-{caller}")
     per_user = len(decisions.PROBED_REQUESTS) * (len(decisions.PROBED_CALLERS) + 1) + 1
