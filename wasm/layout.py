@@ -14,8 +14,9 @@ OUT_DIR = REPO_ROOT / "wasm" / "out"
 
 # The decision rule, as `opa build -e` and the agent's plugin path name it.
 ENTRYPOINT = "envoy/authz/result"
-# The bundle owns data.envoy (the policy) and data.authz (its data), nothing else.
-ROOTS = ("envoy", "authz")
+# The bundle owns data.envoy (the policy), data.authz (its data) and data.system.log (the
+# decision log mask), nothing else.
+ROOTS = ("envoy", "authz", "system/log")
 BUNDLE_FILE = "bundle.tar.gz"
 
 # A bundle name is one path segment of the repository key and of wasm/out/.

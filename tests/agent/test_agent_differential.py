@@ -19,6 +19,7 @@ import pytest
 
 from localregion.cases import RequestCase, standard_cases
 from localregion.check import case_token
+from localregion.decisions import input_with_erased_headers
 from localregion.metrics import parse_histogram
 from tests.agent.harness import MARKER_HEADER
 
@@ -152,7 +153,8 @@ def test_agent_agrees_with_stock_opa(pod, stock_opa, governance, kind, case):
 
     response = send(pod.sidecar_urls[cell], case.method, case.path, headers, case.body)
     entry = pod.agent.wait_for_decision(marker)
-    expected = stock_opa.query_rule(entry["input"], "envoy/authz", "result")["result"]
+    decided_input = input_with_erased_headers(entry, headers)
+    expected = stock_opa.query_rule(decided_input, "envoy/authz", "result")["result"]
 
     assert entry["result"] == expected
     assert entry["custom"] == {"evaluator": "wasm"}
@@ -211,6 +213,32 @@ def test_input_document_from_envoy(pod, governance):
     assert document["version"] == {"ext_authz": "v3", "encoding": "protojson"}
     assert document["parsed_body"] is None
     assert document["truncated_body"] is False
+
+
+def test_decision_log_erases_credentials(pod, governance):
+    marker = "credentials-masked"
+    token = governance.token("orders-web")
+    headers = {
+        "authorization": f"Bearer {token}",
+        "cookie": "session=secret-cookie",
+        MARKER_HEADER: marker,
+    }
+
+    response = send(pod.sidecar_urls["us-1"], "GET", "/v1/orders", headers, None)
+    entry = pod.agent.wait_for_decision(marker)
+    logged_headers = entry["input"]["attributes"]["request"]["http"]["headers"]
+    log_text = pod.agent.log_path.read_text(errors="replace")
+
+    assert response.status == 200
+    assert "authorization" not in logged_headers
+    assert "cookie" not in logged_headers
+    assert logged_headers[MARKER_HEADER] == marker
+    assert sorted(entry["erased"]) == [
+        "/input/attributes/request/http/headers/authorization",
+        "/input/attributes/request/http/headers/cookie",
+    ]
+    assert token not in log_text
+    assert "secret-cookie" not in log_text
 
 
 def test_invalid_percent_encoding_is_bad_request(pod, governance):

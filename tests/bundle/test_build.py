@@ -52,6 +52,7 @@ def test_bundle_files(sample_bundle: BuildResult) -> None:
         "data.json",
         "policies/authz/authz.rego",
         "policies/authz/caller.rego",
+        "policies/authz/log_mask.rego",
         "policies/authz/path.rego",
         "policies/authz/residency.rego",
         "policy.wasm",
@@ -62,7 +63,7 @@ def test_bundle_manifest(sample_bundle: BuildResult) -> None:
     manifest = read_manifest(sample_bundle.bundle)
 
     assert manifest["revision"] == sample_bundle.revision
-    assert manifest["roots"] == ["envoy", "authz"]
+    assert manifest["roots"] == ["envoy", "authz", "system/log"]
     assert [module["entrypoint"] for module in manifest["wasm"]] == ["envoy/authz/result"]
     assert [module["module"] for module in manifest["wasm"]] == ["/policy.wasm"]
 

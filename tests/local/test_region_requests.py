@@ -5,7 +5,11 @@ import pytest
 
 from localregion.cases import CASE_HEADER, standard_cases
 from localregion.check import case_headers, run_case
-from localregion.decisions import decision_for_header, read_decisions
+from localregion.decisions import (
+    decision_for_header,
+    input_with_erased_headers,
+    read_decisions,
+)
 from localregion.readiness import Deadline, wait_until
 from localregion.ring import cell_for_user
 
@@ -112,7 +116,8 @@ def test_agent_decision_matches_stock_opa(region, stock_opa, client, number, cas
 
     wait_until(lambda: logged() is not None, f"decision log entry of {marker}", Deadline(10))
     entry = logged()
-    expected = stock_opa.query_rule(entry["input"], "envoy/authz", "result")["result"]
+    decided_input = input_with_erased_headers(entry, headers)
+    expected = stock_opa.query_rule(decided_input, "envoy/authz", "result")["result"]
 
     assert entry["result"] == expected
     assert entry["custom"] == {"evaluator": "wasm"}
