@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-QUICK_RATES = (50, 100)
+QUICK_RATES = (20, 50)
 QUICK_DURATION_S = 2.0
 BENCH_TIMEOUT_SECONDS = 900
 
