@@ -33,7 +33,8 @@ PROMETHEUS_KINDS = ("managed", "in-cluster")
 MIN_ZONES = 3
 DEFAULT_CELL_SIZE = 10_000
 DEFAULT_CELL_SIZE_CAP = 20_000
-MAX_CELLS = 64
+# The cap bounds a region, not the address plan, which checks its own supernet size.
+MAX_CELLS = 128
 # A DNS label that leaves room for suffixes such as `-bundle-reader` in cloud names.
 _CELL_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$")
 _NAME_RULE = "a DNS label of 1 to 20 lower-case letters, digits and '-', starting with a letter"

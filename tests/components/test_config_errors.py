@@ -52,7 +52,7 @@ CASES = [
         "'10.16.0.0/20'",
         "a range of /16 or larger, or smaller subnets",
     ),
-    ("zero-cells", {"cellarch:cells": 0}, "cellarch:cells", "0", "a cell count from 1 to 64"),
+    ("zero-cells", {"cellarch:cells": 0}, "cellarch:cells", "0", "a cell count from 1 to 128"),
     (
         "cell-over-size-cap",
         {"cellarch:cells": _cells({"name": "big", "size": 50000})},
@@ -242,7 +242,7 @@ def test_preview_rejects_an_encrypted_value(tmp_path, capsys):
     [
         (
             "zero-cells",
-            "cellarch:cells: invalid value 0; expected a cell count from 1 to 64, "
+            "cellarch:cells: invalid value 0; expected a cell count from 1 to 128, "
             "or a list of cells with a name and a size",
         ),
         ("unknown-cloud", "cellarch:cloud: invalid value 'azure'; expected one of aws, gcp"),
