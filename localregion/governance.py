@@ -83,6 +83,8 @@ class Governance:
                     bundle,
                     bucket=repository.bucket,
                     name=self.bundle_name,
+                    public_key=self._signing.public_key,
+                    key_id=self.signing_key_id,
                     endpoint_url=repository.endpoint_url,
                     region=AWS_REGION,
                     create_bucket=True,

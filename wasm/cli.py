@@ -145,6 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--bucket", required=True, help="bucket name")
     publish.add_argument("--name", required=True, help="bundle name, e.g. authz")
     publish.add_argument(
+        "--public-key",
+        type=Path,
+        required=True,
+        help="signing public key (PEM); the signature must verify before anything is uploaded",
+    )
+    publish.add_argument(
+        "--key-id", default=DEFAULT_SIGNING_KEY_ID, help="key id (default: %(default)s)"
+    )
+    publish.add_argument(
         "--endpoint-url",
         help="S3 endpoint URL (default: $BUNDLE_REPOSITORY_ENDPOINT, else AWS S3)",
     )
@@ -238,6 +247,8 @@ def _run(arguments: argparse.Namespace) -> None:
             arguments.bundle,
             bucket=arguments.bucket,
             name=arguments.name,
+            public_key=arguments.public_key,
+            key_id=arguments.key_id,
             endpoint_url=arguments.endpoint_url,
             region=arguments.region,
             create_bucket=arguments.create_bucket,

@@ -9,13 +9,16 @@ absent for AWS S3, or a URL such as the local region's moto server.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -31,7 +34,13 @@ from botocore.exceptions import (
 
 from wasm import layout
 from wasm.errors import BundleError
-from wasm.signing import content_digest, read_manifest
+from wasm.signing import (
+    DEFAULT_SIGNING_KEY_ID,
+    content_digest,
+    read_manifest,
+    signature_digest,
+    verify_bundle,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +52,16 @@ CONNECT_TIMEOUT_SECONDS = 3
 READ_TIMEOUT_SECONDS = 10
 MAX_ATTEMPTS = 2
 
+# S3's general purpose bucket naming rules: 3-63 lower-case letters, digits, '.' or '-',
+# starting and ending with a letter or digit, no "..", not shaped like an IP address.
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+BUCKET_NAME_RULE = (
+    "expected 3-63 lower-case letters, digits, '.' or '-', starting and ending with a "
+    "letter or digit, without '..' and not an IP address, e.g. bundles-local"
+)
+
 CONTENT_DIGEST_METADATA = "content-sha256"
+SIGNATURE_DIGEST_METADATA = "signature-sha256"
 UNREACHABLE_ERRORS = (
     EndpointConnectionError,
     ConnectTimeoutError,
@@ -76,8 +94,40 @@ def s3_client(endpoint_url: str | None = None, region: str | None = None) -> Any
 
 
 def repository_endpoint(endpoint_url: str | None = None) -> str | None:
-    """Return endpoint_url, else $BUNDLE_REPOSITORY_ENDPOINT, else None for AWS S3."""
-    return endpoint_url or os.environ.get(ENDPOINT_ENVIRONMENT_VARIABLE) or None
+    """Return endpoint_url, else $BUNDLE_REPOSITORY_ENDPOINT, else None for AWS S3.
+
+    Raise BundleError if the endpoint is not an http or https URL with a host.
+    """
+    if endpoint_url:
+        source = "--endpoint-url"
+    else:
+        endpoint_url = os.environ.get(ENDPOINT_ENVIRONMENT_VARIABLE) or None
+        source = f"${ENDPOINT_ENVIRONMENT_VARIABLE}"
+    if endpoint_url is None:
+        return None
+    try:
+        parts = urlsplit(endpoint_url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise BundleError(
+            f"invalid {source} {endpoint_url!r}: expected an http or https URL with a host, "
+            "e.g. http://127.0.0.1:30400"
+        )
+    return endpoint_url
+
+
+def check_bucket_name(bucket: str) -> str:
+    """Return bucket if S3 accepts it as a bucket name, or raise BundleError."""
+    ip_shaped = True
+    try:
+        ipaddress.IPv4Address(bucket)
+    except ValueError:
+        ip_shaped = False
+    if not BUCKET_NAME.match(bucket) or ".." in bucket or ip_shaped:
+        raise BundleError(f"invalid bucket name {bucket!r}: {BUCKET_NAME_RULE}")
+    return bucket
 
 
 def publish_bundle(
@@ -85,21 +135,30 @@ def publish_bundle(
     *,
     bucket: str,
     name: str,
+    public_key: Path,
+    key_id: str = DEFAULT_SIGNING_KEY_ID,
     endpoint_url: str | None = None,
     region: str | None = None,
     create_bucket: bool = False,
 ) -> PublishResult:
     """Upload bundle as its manifest's revision, then point the current key at it.
 
+    The bundle's signature must verify with public_key under key_id before any request
+    reaches the repository, so an edited or unsigned bundle never becomes current.
     Publishing a revision that the bucket already contains with the same content only
     moves the pointer. The same revision with different content is an error, because
     revision keys never change once written. With create_bucket, a missing bucket is
     created with versioning on. Any other bucket must already keep versions.
     """
     layout.check_bundle_name(name)
-    revision = _manifest_revision(bundle)
-    digest = content_digest(bundle)
+    check_bucket_name(bucket)
     endpoint = repository_endpoint(endpoint_url)
+    verify_bundle(bundle, public_key, key_id=key_id)
+    revision = _manifest_revision(bundle)
+    digests = {
+        CONTENT_DIGEST_METADATA: content_digest(bundle),
+        SIGNATURE_DIGEST_METADATA: signature_digest(bundle),
+    }
     where = endpoint or "the AWS S3 endpoint"
     client = s3_client(endpoint, region)
     immutable_key = layout.revision_key(name, revision)
@@ -108,7 +167,7 @@ def publish_bundle(
     with _repository_errors(bucket, where):
         _ensure_bucket(client, bucket, where, region, create_bucket)
         version_id, uploaded = _put_revision(
-            client, bucket, immutable_key, bundle, digest, revision
+            client, bucket, immutable_key, bundle, digests, revision
         )
         client.copy_object(
             Bucket=bucket,
@@ -171,8 +230,11 @@ def _ensure_bucket(client: Any, bucket: str, where: str, region: str | None, cre
 
 
 def _put_revision(
-    client: Any, bucket: str, key: str, bundle: Path, digest: str, revision: str
+    client: Any, bucket: str, key: str, bundle: Path, digests: dict[str, str], revision: str
 ) -> tuple[str | None, bool]:
+    # The policy and data of a revision never change once written. Its signature may:
+    # a bundle re-signed with a new key is uploaded as a new version of the same key,
+    # so agents that trust only the new key get a bundle they accept.
     try:
         existing = client.head_object(Bucket=bucket, Key=key)
     except ClientError as error:
@@ -180,19 +242,22 @@ def _put_revision(
             raise
         existing = None
     if existing is not None:
-        if existing.get("Metadata", {}).get(CONTENT_DIGEST_METADATA) != digest:
+        metadata = existing.get("Metadata", {})
+        if metadata.get(CONTENT_DIGEST_METADATA) != digests[CONTENT_DIGEST_METADATA]:
             raise BundleError(
                 f"revision {revision} is already published at s3://{bucket}/{key} with "
                 "different content; build with a new revision"
             )
-        log.info("publish: s3://%s/%s already exists with this content", bucket, key)
-        return existing.get("VersionId"), False
+        if metadata.get(SIGNATURE_DIGEST_METADATA) == digests[SIGNATURE_DIGEST_METADATA]:
+            log.info("publish: s3://%s/%s already exists with this content", bucket, key)
+            return existing.get("VersionId"), False
+        log.info("publish: s3://%s/%s has this content with another signature", bucket, key)
     response = client.put_object(
         Bucket=bucket,
         Key=key,
         Body=bundle.read_bytes(),
         ContentType="application/gzip",
-        Metadata={CONTENT_DIGEST_METADATA: digest, "revision": revision},
+        Metadata={**digests, "revision": revision},
     )
     log.info("publish: uploaded s3://%s/%s (version %s)", bucket, key, response.get("VersionId"))
     return response.get("VersionId"), True

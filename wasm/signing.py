@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import tarfile
@@ -19,11 +21,17 @@ DEFAULT_SIGNING_KEY_ID = "bundle-signing"
 SIGNATURES_FILE = ".signatures.json"
 
 
-def read_bundle_file(bundle: Path, name: str) -> bytes:
-    """Return the content of file name (e.g. ".manifest") inside a bundle tarball."""
+def read_bundle_file(bundle: Path, name: str, *, unsigned_hint: bool = False) -> bytes:
+    """Return the content of file name (e.g. ".manifest") inside a bundle tarball.
+
+    With unsigned_hint, a missing file is reported as a missing signature.
+    """
     members = _read_members(bundle)
     if name not in members:
-        raise BundleError(f"{bundle} has no {name}; build it with `python -m wasm build`")
+        what = "it is not signed" if unsigned_hint else "it is not a complete bundle"
+        raise BundleError(
+            f"{bundle} has no {name}, so {what}; build it with `python -m wasm build`"
+        )
     return members[name]
 
 
@@ -46,11 +54,29 @@ def content_digest(bundle: Path) -> str:
     return digest.hexdigest()
 
 
+def signature_digest(bundle: Path) -> str:
+    """Return the SHA-256 of the bundle's .signatures.json.
+
+    Together with content_digest it tells a re-signed bundle (same content, new
+    signature, as after a signing-key rotation) from the one already published.
+    """
+    return hashlib.sha256(read_bundle_file(bundle, SIGNATURES_FILE, unsigned_hint=True)).hexdigest()
+
+
 def verify_bundle(bundle: Path, public_key: Path, *, key_id: str = DEFAULT_SIGNING_KEY_ID) -> None:
-    """Verify the bundle's signature with OPA as an agent does, or raise BundleError."""
+    """Verify the bundle's signature with OPA as an agent does, or raise BundleError.
+
+    Before OPA runs, the bundle must be a gzip tarball with a .signatures.json whose
+    signature names key_id, so each of these mistakes gets its own message.
+    """
     load_public_key(public_key, role="verification key")
-    if not bundle.is_file():
-        raise BundleError(f"bundle not found: {bundle}")
+    signatures = read_bundle_file(bundle, SIGNATURES_FILE, unsigned_hint=True)
+    signed_key_id = _signature_key_id(bundle, signatures)
+    if signed_key_id != key_id:
+        raise BundleError(
+            f"signature of {bundle} names key id {signed_key_id!r}, not {key_id!r}; pass "
+            f"--key-id {signed_key_id} if that is the key, or rebuild with --key-id {key_id}"
+        )
     with tempfile.TemporaryDirectory(prefix="wasm-verify-") as scratch:
         completed = run_opa(
             [
@@ -73,7 +99,25 @@ def verify_bundle(bundle: Path, public_key: Path, *, key_id: str = DEFAULT_SIGNI
         )
 
 
+def _signature_key_id(bundle: Path, signatures: bytes) -> str:
+    # .signatures.json is {"signatures": ["<JWS>"]}; the JWS header's kid is the key id.
+    try:
+        token = json.loads(signatures)["signatures"][0]
+        header = token.split(".")[0]
+        kid = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, binascii.Error):
+        kid = None
+    if not isinstance(kid, str):
+        raise BundleError(
+            f"{bundle} has a {SIGNATURES_FILE} without a signature that names its key id; "
+            "rebuild it with `python -m wasm build`"
+        )
+    return kid
+
+
 def _read_members(bundle: Path) -> dict[str, bytes]:
+    if bundle.is_dir():
+        raise BundleError(f"bundle {bundle} is a directory, expected a bundle.tar.gz file")
     if not bundle.is_file():
         raise BundleError(f"bundle not found: {bundle}")
     members: dict[str, bytes] = {}
