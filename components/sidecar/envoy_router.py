@@ -7,8 +7,14 @@ NOTE: when a cell leaves the ring, Envoy (1.40) rebuilds the ring with more entr
 remaining cell, so besides the failed cell's users about 12% of the other cells' users
 move too (localregion.ring models this; 3 or 5 cells, 1024 entries). Cells share no data,
 so a moved user reaches a cell without their data until the failed cell returns.
+
+Before any cell sees a request, a Lua filter rejects it with a JSON error when its path,
+query string included, is longer than max_path_bytes (414), or when the user-id header is
+repeated, contains a comma, is missing or is empty (400). So a user id is one non-empty
+header value without a comma. The cells' health path alone may come without a user id.
 """
 
+import json
 from dataclasses import dataclass
 
 from components.sidecar import envoy_common as common
@@ -22,6 +28,7 @@ from components.sidecar.validation import (
 )
 
 CELLS_CLUSTER = "cells"
+LUA_FILTER = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
 PREVIOUS_HOSTS_PREDICATE = (
     "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"
 )
@@ -65,6 +72,8 @@ class RouterSpec:
     # The ring has at least this many entries; more entries spread users more evenly.
     minimum_ring_size: int = 1024
     access_log_path: str | None = None
+    # Longer paths, query string included, get 414 from the router.
+    max_path_bytes: int = 4_096
 
     def __post_init__(self) -> None:
         name = type(self).__name__
@@ -121,6 +130,7 @@ class RouterSpec:
         check_int_range(name, "max_ejection_percent", self.max_ejection_percent, 0, 100, "percent")
         check_int_range(name, "route_timeout_ms", self.route_timeout_ms, 100, 300_000, "ms")
         check_int_range(name, "minimum_ring_size", self.minimum_ring_size, 1, 8_388_608, "entries")
+        check_int_range(name, "max_path_bytes", self.max_path_bytes, 64, 32_768, "bytes")
         if self.access_log_path is not None:
             check_absolute_path(name, "access_log_path", self.access_log_path)
 
@@ -137,28 +147,100 @@ def router_bootstrap(spec: RouterSpec) -> dict:
     }
 
 
-def _listener(spec: RouterSpec) -> dict:
-    route = {
-        "match": {"prefix": "/"},
-        "route": {
-            "cluster": CELLS_CLUSTER,
-            "timeout": common.duration(spec.route_timeout_ms),
-            "hash_policy": [{"header": {"header_name": spec.hash_header}}],
-            # A connection refused by a cell is retried once on the next cell of the ring;
-            # nothing else is retried, so a write is never sent to two cells.
-            "retry_policy": {
-                "retry_on": "connect-failure",
-                "num_retries": 1,
-                "retry_host_predicate": [
-                    {
-                        "name": "envoy.retry_host_predicates.previous_hosts",
-                        "typed_config": {"@type": PREVIOUS_HOSTS_PREDICATE},
-                    }
-                ],
-                "host_selection_retry_max_attempts": 3,
-            },
+def _request_checks(spec: RouterSpec) -> dict:
+    """Return the Lua filter that rejects a request before the ring sees it.
+
+    Route header matchers test each value of a repeated header on its own, so they cannot
+    see a repeated user id, and the Lua filter counts the values instead.
+    """
+    code = _REQUEST_CHECKS_LUA
+    for name, value in {
+        "HEADER": spec.hash_header,
+        "HEALTH_PATH": spec.health_check_path,
+        "MAX_PATH_BYTES": str(spec.max_path_bytes),
+        "TOO_LONG_BODY": _error_body(f"request path longer than {spec.max_path_bytes} bytes"),
+        "REPEATED_BODY": _error_body(
+            f"header {spec.hash_header} is repeated or contains a comma; "
+            "send it once, without a comma"
+        ),
+        "MISSING_BODY": _error_body(f"missing header {spec.hash_header}; send the user id in it"),
+    }.items():
+        code = code.replace(f"@{name}@", _lua_string(value))
+    return {
+        "name": "envoy.filters.http.lua",
+        "typed_config": {"@type": LUA_FILTER, "default_source_code": {"inline_string": code}},
+    }
+
+
+def _error_body(message: str) -> str:
+    return json.dumps({"error": message})
+
+
+def _lua_string(value: str) -> str:
+    # Decimal escapes for quotes, backslashes and anything outside printable ASCII, so no
+    # spec value can end the Lua string early.
+    characters = (
+        c if c.isascii() and c.isprintable() and c not in '"\\' else f"\\{ord(c):03d}"
+        for c in value
+    )
+    return '"' + "".join(characters) + '"'
+
+
+# A user id is one header value, not empty and without a comma: a comma would make one
+# value look like the list that HTTP makes of a repeated header. The path limit counts
+# the query string too. The cells' health path needs no user id.
+_REQUEST_CHECKS_LUA = """
+local header = @HEADER@
+local health_path = @HEALTH_PATH@
+local max_path_bytes = tonumber(@MAX_PATH_BYTES@)
+
+local function reject(handle, status, body)
+  handle:respond({[":status"] = status, ["content-type"] = "application/json"}, body)
+end
+
+function envoy_on_request(handle)
+  local headers = handle:headers()
+  local path = headers:get(":path") or ""
+  if #path > max_path_bytes then
+    return reject(handle, "414", @TOO_LONG_BODY@)
+  end
+  local count = headers:getNumValues(header)
+  local route_path = string.match(path, "^[^?]*")
+  if count == 0 and route_path == health_path then
+    return
+  end
+  if count > 1 or (count == 1 and string.find(headers:get(header), ",", 1, true)) then
+    return reject(handle, "400", @REPEATED_BODY@)
+  end
+  if count == 0 or headers:get(header) == "" then
+    return reject(handle, "400", @MISSING_BODY@)
+  end
+end
+"""
+
+
+def _cells_route(spec: RouterSpec) -> dict:
+    return {
+        "cluster": CELLS_CLUSTER,
+        "timeout": common.duration(spec.route_timeout_ms),
+        "hash_policy": [{"header": {"header_name": spec.hash_header}}],
+        # A connection refused by a cell is retried once on the next cell of the ring;
+        # nothing else is retried, so a write is never sent to two cells.
+        "retry_policy": {
+            "retry_on": "connect-failure",
+            "num_retries": 1,
+            "retry_host_predicate": [
+                {
+                    "name": "envoy.retry_host_predicates.previous_hosts",
+                    "typed_config": {"@type": PREVIOUS_HOSTS_PREDICATE},
+                }
+            ],
+            "host_selection_retry_max_attempts": 3,
         },
     }
+
+
+def _listener(spec: RouterSpec) -> dict:
     connection_manager = {
         "@type": common.HTTP_CONNECTION_MANAGER,
         "stat_prefix": "router",
@@ -166,9 +248,15 @@ def _listener(spec: RouterSpec) -> dict:
         "access_log": common.access_log(spec.access_log_path),
         "route_config": {
             "name": "cells",
-            "virtual_hosts": [{"name": "cells", "domains": ["*"], "routes": [route]}],
+            "virtual_hosts": [
+                {
+                    "name": "cells",
+                    "domains": ["*"],
+                    "routes": [{"match": {"prefix": "/"}, "route": _cells_route(spec)}],
+                }
+            ],
         },
-        "http_filters": [common.router_filter()],
+        "http_filters": [_request_checks(spec), common.router_filter()],
     }
     return {
         "name": "router",

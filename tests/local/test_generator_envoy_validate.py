@@ -43,10 +43,10 @@ def sidecar(agent_address: str, **overrides) -> dict:
     )
 
 
-def router(cell_count: int, host: str = "127.0.0.1") -> dict:
+def router(cell_count: int, host: str = "127.0.0.1", **overrides) -> dict:
     cells = tuple(RouterCell(f"cell-{i}", host, 10001 + 10 * i) for i in range(cell_count))
     return router_bootstrap(
-        RouterSpec(region="local", cells=cells, listen_port=18000, admin_port=18001)
+        RouterSpec(region="local", cells=cells, listen_port=18000, admin_port=18001, **overrides)
     )
 
 
@@ -67,6 +67,8 @@ def router(cell_count: int, host: str = "127.0.0.1") -> dict:
         ("router-2-cells", lambda tmp: router(2)),
         ("router-5-cells", lambda tmp: router(5)),
         ("router-dns-cells", lambda tmp: router(3, host="cells.local-region.invalid")),
+        # Quotes and backslashes in spec values must not break the Lua request checks.
+        ("router-quoted-health-path", lambda tmp: router(2, health_check_path='/"health\\z"')),
     ],
 )
 def test_generated_config_passes_envoy_validate(name, config, tmp_path):

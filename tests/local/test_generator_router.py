@@ -90,6 +90,16 @@ def test_only_connect_failures_are_retried():
     assert policy["num_retries"] == 1
 
 
+def test_request_checks_run_before_routing():
+    listener = router_bootstrap(make_spec(max_path_bytes=2048))["static_resources"]["listeners"][0]
+    filters = listener["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"]
+    code = filters[0]["typed_config"]["default_source_code"]["inline_string"]
+
+    assert [f["name"] for f in filters] == ["envoy.filters.http.lua", "envoy.filters.http.router"]
+    assert 'local header = "x-user-id"' in code
+    assert 'local max_path_bytes = tonumber("2048")' in code
+
+
 def test_listener_and_admin_on_loopback():
     config = router_bootstrap(make_spec())
     listener = config["static_resources"]["listeners"][0]
@@ -129,6 +139,10 @@ def test_ip_cell_hosts_use_static():
             "10 to 2000 (ms, at most the interval)",
         ),
         ({"max_ejection_percent": 101}, "RouterSpec.max_ejection_percent: invalid value 101"),
+        (
+            {"max_path_bytes": 10},
+            "RouterSpec.max_path_bytes: invalid value 10; expected an integer from 64 to 32768",
+        ),
     ],
 )
 def test_invalid_router_field_is_rejected(overrides, message):
