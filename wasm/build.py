@@ -71,6 +71,12 @@ def build_bundle(
     layout.check_bundle_name(name)
     if revision is not None:
         layout.check_revision(revision)
+    if not 0 <= min_coverage <= 100:
+        raise BundleError(
+            f"invalid --min-coverage {min_coverage:g}: expected 0 to 100 (percent of lines)"
+        )
+    layout.check_output_directory(out_dir, "--out-dir")
+    layout.check_output_directory(out_dir / name, "--out-dir")
     load_private_key(signing_key, role="signing key")
     files = policy_files(policy_dir)
     data = authz_data(load_data_file(data_file), issuers, source=display_path(data_file))

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from wasm.errors import BundleError
+from wasm.layout import check_output_directory
 
 KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
@@ -55,6 +56,7 @@ def generate_key_pair(directory: Path, name: str, *, exist_ok: bool = False) -> 
     error. The private key file is created with mode 0600 and never overwritten.
     """
     pair = key_pair_paths(directory, name)
+    check_output_directory(directory, "key directory")
     existing = [path for path in (pair.private_key, pair.public_key) if path.exists()]
     if existing and exist_ok and len(existing) == 2:
         private_key = load_private_key(pair.private_key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -42,6 +43,24 @@ def check_revision(revision: str) -> str:
             "starting with a letter or digit"
         )
     return revision
+
+
+def check_output_directory(directory: Path, role: str) -> Path:
+    """Return directory if it is, or can be created as, a writable directory.
+
+    role names the directory in the error, e.g. "--out-dir". Raise BundleError naming
+    the file in the way or the directory that cannot be written.
+    """
+    for existing in (directory, *directory.parents):
+        if not existing.exists():
+            continue
+        if not existing.is_dir():
+            where = "is a file" if existing == directory else f"is inside {existing}, a file"
+            raise BundleError(f"{role} {directory} {where}; expected a directory")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise BundleError(f"{role} {directory} cannot be written: {existing} is read-only")
+        return directory
+    return directory
 
 
 def bundle_output_path(out_dir: Path, name: str) -> Path:

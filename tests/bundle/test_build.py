@@ -122,6 +122,71 @@ def test_signature_rejected_with_other_key(
         verify_bundle(sample_bundle.bundle, keys["stranger"].public_key)
 
 
+def test_cli_verify_rejects_key_id_not_in_signature(
+    sample_bundle: BuildResult, keys: dict[str, KeyPair]
+) -> None:
+    completed = run_cli(
+        "verify",
+        str(sample_bundle.bundle),
+        "--public-key",
+        str(keys["bundle-signing"].public_key),
+        "--key-id",
+        "wrong",
+    )
+
+    assert completed.stderr == (
+        f"error: signature of {sample_bundle.bundle} names key id 'bundle-signing', not "
+        "'wrong'; pass --key-id bundle-signing if that is the key, or rebuild with "
+        "--key-id wrong\n"
+    )
+    assert completed.returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("make_bundle", "expected"),
+    [
+        (
+            lambda path: path.write_bytes(b"not a tarball"),
+            "error: {bundle} is not a gzip-compressed bundle tarball: not a gzip file\n",
+        ),
+        (
+            lambda path: path.mkdir(),
+            "error: bundle {bundle} is a directory, expected a bundle.tar.gz file\n",
+        ),
+    ],
+    ids=["not a tarball", "directory"],
+)
+def test_cli_verify_names_what_the_bundle_file_is(
+    keys: dict[str, KeyPair], tmp_path: Path, make_bundle, expected: str
+) -> None:
+    bundle = tmp_path / "bundle.tar.gz"
+    make_bundle(bundle)
+
+    completed = run_cli(
+        "verify", str(bundle), "--public-key", str(keys["bundle-signing"].public_key)
+    )
+
+    assert completed.stderr == expected.format(bundle=bundle)
+    assert completed.returncode == 2
+
+
+def test_cli_verify_rejects_truncated_bundle(
+    sample_bundle: BuildResult, keys: dict[str, KeyPair], tmp_path: Path
+) -> None:
+    truncated = tmp_path / "bundle.tar.gz"
+    truncated.write_bytes(sample_bundle.bundle.read_bytes()[:200])
+
+    completed = run_cli(
+        "verify", str(truncated), "--public-key", str(keys["bundle-signing"].public_key)
+    )
+
+    assert completed.stderr.startswith(
+        f"error: {truncated} is not a gzip-compressed bundle tarball: "
+    )
+    assert completed.stderr.count("\n") == 1
+    assert completed.returncode == 2
+
+
 def test_signature_rejected_after_data_change(
     sample_bundle: BuildResult, keys: dict[str, KeyPair], tmp_path: Path
 ) -> None:

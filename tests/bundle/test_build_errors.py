@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,7 +94,22 @@ def rename_bundle(name: str):
     return change
 
 
+def set_option(option: str, value: str):
+    def change(_: Workspace, arguments: list[str]) -> None:
+        arguments.extend([option, value])
+
+    return change
+
+
 BAD_INPUTS = {
+    "coverage above 100": BadInput(
+        set_option("--min-coverage", "150"),
+        lambda w: "error: invalid --min-coverage 150: expected 0 to 100 (percent of lines)",
+    ),
+    "negative coverage": BadInput(
+        set_option("--min-coverage", "-1"),
+        lambda w: "error: invalid --min-coverage -1: expected 0 to 100 (percent of lines)",
+    ),
     "rego syntax error": BadInput(
         add_policy_file("broken.rego", "package envoy.authz\n\nbroken := {\n"),
         lambda w: (
@@ -247,3 +263,28 @@ def test_build_of_unchanged_workspace_succeeds(workspace: Workspace) -> None:
     assert completed.returncode == 0
     assert completed.stdout == "out/authz/bundle.tar.gz\n"
     assert (workspace.out_dir / "authz" / "bundle.tar.gz").is_file()
+
+
+@pytest.mark.parametrize(
+    ("out_dir", "expected"),
+    [
+        ("out", "error: --out-dir out is a file; expected a directory"),
+        ("out/sub", "error: --out-dir out/sub is inside out, a file; expected a directory"),
+    ],
+    ids=["out dir is a file", "out dir is below a file"],
+)
+def test_build_rejects_out_dir_file_before_running_tests(
+    workspace: Workspace, out_dir: str, expected: str
+) -> None:
+    workspace.out_dir.write_text("a user's file\n")
+    arguments = workspace.arguments()
+    arguments[arguments.index("--out-dir") + 1] = out_dir
+    started = time.monotonic()
+
+    completed = run_cli(*arguments, cwd=workspace.root)
+
+    # The policy tests alone take over 10 s, so a fast answer shows the check ran first.
+    assert time.monotonic() - started < 10
+    assert completed.stderr == expected + "\n"
+    assert completed.returncode == 2
+    assert workspace.out_dir.read_text() == "a user's file\n"

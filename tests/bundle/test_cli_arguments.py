@@ -33,7 +33,8 @@ from tests.bundle.conftest import run_cli
         ),
         (
             ["publish", "bundle.tar.gz", "--name", "authz"],
-            "python -m wasm publish: error: the following arguments are required: --bucket; "
+            "python -m wasm publish: error: the following arguments are required: --bucket, "
+            "--public-key; "
             "see python -m wasm publish --help",
         ),
     ],

@@ -152,3 +152,28 @@ def test_cli_token_with_missing_key(tmp_path: Path) -> None:
         "generate one with `python -m wasm keygen`\n"
     )
     assert completed.returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("out", "expected"),
+    [
+        ("taken", "error: key directory {root}/taken is a file; expected a directory\n"),
+        (
+            "taken/sub",
+            "error: key directory {root}/taken/sub is inside {root}/taken, a file; "
+            "expected a directory\n",
+        ),
+    ],
+    ids=["out is a file", "out is below a file"],
+)
+def test_cli_keygen_rejects_out_that_is_not_a_directory(
+    tmp_path: Path, out: str, expected: str
+) -> None:
+    (tmp_path / "taken").write_text("a user's file\n")
+
+    completed = run_cli("keygen", "--out", str(tmp_path / out))
+
+    assert completed.stderr == expected.format(root=tmp_path)
+    assert completed.returncode == 2
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["taken"]
+    assert (tmp_path / "taken").read_text() == "a user's file\n"
