@@ -47,6 +47,19 @@ ROUTER_PROCESS = "router"
 DECISION_LATENCY_METRIC = "envoy_ext_authz_wasm_decision_duration_seconds"
 
 
+def _files_under(directory: Path, *, limit: int) -> list[str]:
+    """Return up to limit paths, relative to directory, of files or symlinks in its tree."""
+    found: list[str] = []
+    for parent, subdirectories, files in os.walk(directory):
+        subdirectories.sort()
+        links = [name for name in subdirectories if os.path.islink(os.path.join(parent, name))]
+        for name in sorted([*files, *links]):
+            found.append(Path(parent, name).relative_to(directory).as_posix())
+            if len(found) == limit:
+                return found
+    return found
+
+
 class LocalRegion:
     """A running local region; a context manager that brings it up and takes it down."""
 
@@ -230,13 +243,13 @@ class LocalRegion:
                     f"{self.run_dir}; stop it first, or pass another run directory"
                 )
         if self.run_dir.is_dir() and not (self.run_dir / RUN_DIR_MARKER).exists():
-            foreign = sorted(
-                path.name for path in self.run_dir.iterdir() if path.name not in RUN_DIR_ENTRIES
-            )
+            # Without the marker no local region created this directory, so any file in
+            # it, at any depth (keys/id_rsa too), belongs to someone else.
+            foreign = _files_under(self.run_dir, limit=3)
             if foreign:
                 raise LocalRegionError(
                     f"invalid run directory {self.run_dir}: it contains files that no local "
-                    f"region wrote ({', '.join(foreign[:3])}); pass a new or empty directory"
+                    f"region wrote ({', '.join(foreign)}); pass a new or empty directory"
                 )
 
     def _clean_run_dir(self) -> None:

@@ -108,6 +108,22 @@ def test_run_dir_with_foreign_files_is_rejected(tmp_path):
     assert sorted(path.name for path in run_dir.iterdir()) == ["logs", "notes.txt"]
 
 
+def test_run_dir_with_user_file_in_keys_is_rejected(tmp_path):
+    run_dir = tmp_path / "home"
+    (run_dir / "keys").mkdir(parents=True)
+    (run_dir / "keys" / "id_important").write_text("a user's key")
+
+    with pytest.raises(LocalRegionError) as error:
+        LocalRegion(run_dir=run_dir).start()
+
+    assert str(error.value) == (
+        f"invalid run directory {run_dir}: it contains files that no local region wrote "
+        "(keys/id_important); pass a new or empty directory"
+    )
+    assert [path.name for path in run_dir.iterdir()] == ["keys"]
+    assert (run_dir / "keys" / "id_important").read_text() == "a user's key"
+
+
 def test_run_dir_that_is_a_file_is_rejected(tmp_path):
     run_dir = tmp_path / "file"
     run_dir.write_text("")
