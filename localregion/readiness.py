@@ -25,6 +25,13 @@ class Deadline:
     def expired(self) -> bool:
         return time.monotonic() >= self._end
 
+    def check(self, when: str) -> None:
+        """Raise LocalRegionError if the deadline has passed; when is e.g. "during the build"."""
+        if self.expired():
+            raise LocalRegionError(
+                f"timed out after {self.seconds:g} s {when}; pass a larger --timeout"
+            )
+
 
 def wait_until(
     condition: Callable[[], bool],
@@ -45,7 +52,7 @@ def wait_until(
             if supervisor is not None and process is not None:
                 hint = f"; log: {supervisor.get(process).log_path}"
             raise LocalRegionError(
-                f"timed out after {deadline.seconds:.0f} s waiting for {what}{hint}"
+                f"timed out after {deadline.seconds:g} s waiting for {what}{hint}"
             )
         time.sleep(POLL_INTERVAL_SECONDS)
 

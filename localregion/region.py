@@ -175,7 +175,11 @@ class LocalRegion:
         self._data = self.governance.initial_data()
         step(f"generated the issuer key and the bundle signing key in {self.governance.key_dir}")
 
+        # The build runs opa for about 15 s and cannot be interrupted, so the deadline is
+        # checked on both sides of it.
+        deadline.check("before the bundle build")
         bundle = self._build_next_revision()
+        deadline.check("during the bundle build")
         step(f"built and signed bundle {self.bundle_name} revision {self.revision}: {bundle}")
 
         self.repository = BundleRepository(
@@ -190,6 +194,7 @@ class LocalRegion:
 
         for cell in self.cells:
             self._prepare_cell(cell)
+        deadline.check("while writing and validating the cell configurations")
         step("wrote and validated every cell's sidecar and agent configuration")
 
         for cell in self.cells:

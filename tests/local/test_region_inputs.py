@@ -4,12 +4,14 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from localregion.errors import LocalRegionError, PortInUseError
 from localregion.ports import plan_ports
+from localregion.readiness import Deadline
 from localregion.region import STATE_FILE, LocalRegion
 from localregion.tools import Tools, find_tools
 
@@ -122,6 +124,43 @@ def test_run_dir_with_user_file_in_keys_is_rejected(tmp_path):
     )
     assert [path.name for path in run_dir.iterdir()] == ["keys"]
     assert (run_dir / "keys" / "id_important").read_text() == "a user's key"
+
+
+def test_timeout_before_build_names_real_value(tmp_path):
+    region = LocalRegion(cells=2, run_dir=tmp_path / "run", ready_timeout_seconds=0.01)
+    generate_keys = region.governance.generate_keys
+    builds = []
+
+    def slow_generate_keys():
+        generate_keys()
+        # Stand in for a slow first step: hold until the 0.01 s deadline has passed.
+        finished = time.monotonic() + 0.05
+        while time.monotonic() < finished:
+            pass
+
+    region.governance.generate_keys = slow_generate_keys
+    region.governance.build = lambda data, revision: builds.append(revision)
+
+    with pytest.raises(LocalRegionError) as error:
+        region.start()
+
+    assert str(error.value) == (
+        "timed out after 0.01 s before the bundle build; pass a larger --timeout"
+    )
+    assert builds == []
+    assert region.supervisor.pids() == {}
+
+
+def test_deadline_check_after_expiry_names_when():
+    deadline = Deadline(0.25)
+    deadline._end = time.monotonic() - 1
+
+    with pytest.raises(LocalRegionError) as error:
+        deadline.check("during the bundle build")
+
+    assert str(error.value) == (
+        "timed out after 0.25 s during the bundle build; pass a larger --timeout"
+    )
 
 
 def test_run_dir_that_is_a_file_is_rejected(tmp_path):
