@@ -20,6 +20,7 @@ or arguments (one line on stderr, no traceback), 3 when the CrossGuard pack is m
 import argparse
 import json
 import multiprocessing
+import os
 import runpy
 import sys
 import time
@@ -132,10 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         parse_stack_config(config, stack)
     except ConfigError as error:
         return _invalid(error)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        return _invalid(f"--out: invalid value '{out}' ({error.strerror}); expected a directory")
+    problem = _output_problem(out)
+    if problem is not None:
+        return _invalid(f"--out: invalid value '{out}' ({problem}); expected a directory")
 
     recordings: dict[str, Recording] = {}
     reports: dict[str, Any] = {}
@@ -159,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
 
     last = recordings[modes[-1]]
     _print_summary(stack, recordings)
+    # Created only now, so a config the program rejects leaves nothing behind.
+    out.mkdir(parents=True, exist_ok=True)
     _write_inventory(out / "inventory.json", stack, recordings)
     print(f"preview: {stack}: wrote {out / 'inventory.json'}")
     (out / "region.mmd").write_text(region_diagram(last, _title(stack, last)))
@@ -213,6 +215,18 @@ def _record(
             return _Rejected(str(failure.error))
         raise RuntimeError(f"the program failed: {failure.error!r}") from failure.error
     return recording, time.monotonic() - started
+
+
+def _output_problem(out: Path) -> str | None:
+    """Return why `out` cannot hold the outputs, or None if it can or can be created."""
+    if out.exists():
+        return None if out.is_dir() else "not a directory"
+    parent = out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        return f"{parent} is not a writable directory"
+    return None
 
 
 def _invalid(error: BaseException | str) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from offline import UNKNOWN, Recording, ResourceRecord, run_program
+from offline import UNKNOWN, ProgramFailed, Recording, ResourceRecord, run_program
 from offline.inventory import CELL_TYPE, NO_CELL, cell_names, place_resources
 from offline.stack_config import PROGRAM, load_stack_config
 
@@ -42,15 +42,29 @@ STACK_MODES = [
 ]
 
 
-@functools.cache
 def run_stack(stack: str, preview: bool) -> Recording:
-    """Run `__main__.py` with the stack's config, once per stack and mode."""
-    return run_program(
-        lambda: runpy.run_path(str(PROGRAM), run_name="__main__"),
-        stack=stack,
-        config=load_stack_config(stack),
-        preview=preview,
-    )
+    """Run `__main__.py` with the stack's config, once per stack and mode.
+
+    A failed run is kept too and raised again, so the tests of a failing stack do not each
+    run it anew.
+    """
+    outcome = _run_stack_once(stack, preview)
+    if isinstance(outcome, ProgramFailed):
+        raise outcome
+    return outcome
+
+
+@functools.cache
+def _run_stack_once(stack: str, preview: bool) -> Recording | ProgramFailed:
+    try:
+        return run_program(
+            lambda: runpy.run_path(str(PROGRAM), run_name="__main__"),
+            stack=stack,
+            config=load_stack_config(stack),
+            preview=preview,
+        )
+    except ProgramFailed as failure:
+        return failure
 
 
 def known(value: Any, description: str) -> Any:

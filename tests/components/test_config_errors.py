@@ -273,6 +273,6 @@ def test_preview_rejects_an_output_path_that_is_a_file(tmp_path, capsys):
     captured = capsys.readouterr()
     assert status == EXIT_INVALID_CONFIG
     assert captured.err.splitlines() == [
-        f"preview: error: --out: invalid value '{out}' (File exists); expected a directory"
+        f"preview: error: --out: invalid value '{out}' (not a directory); expected a directory"
     ]
     assert out.read_text() == "not a directory"
