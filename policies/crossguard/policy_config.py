@@ -18,6 +18,9 @@ from typing import Any
 from pulumi_policy import EnforcementLevel
 
 from .pack import PACK_ENFORCEMENT_LEVEL, RULES_BY_NAME
+from .property_checks import PolicyConfigError, check_properties
+
+__all__ = ["ALL", "LEVELS", "PolicyConfigError", "PolicySettings", "load", "resolve"]
 
 ALL = "all"
 # Remediation does not apply: every policy of the pack validates and none rewrites inputs.
@@ -29,10 +32,6 @@ LEVELS = {
         EnforcementLevel.DISABLED,
     )
 }
-
-
-class PolicyConfigError(ValueError):
-    """The pack's configuration names an unknown policy, level or property."""
 
 
 @dataclass(frozen=True)
@@ -74,8 +73,11 @@ def resolve(config: Mapping[str, Any] | None) -> dict[str, PolicySettings]:
         if isinstance(entry, dict):
             if "enforcementLevel" in entry:
                 level = _level(name, entry["enforcementLevel"])
-            properties = {k: v for k, v in entry.items() if k != "enforcementLevel"}
-            _check_properties(name, properties)
+            properties = check_properties(
+                name,
+                rule.config,
+                {k: v for k, v in entry.items() if k != "enforcementLevel"},
+            )
         elif entry is not None:
             level = _level(name, entry)
         settings[name] = PolicySettings(level, properties)
@@ -89,26 +91,3 @@ def _level(name: str, value: Any) -> EnforcementLevel:
             + ", ".join(LEVELS)
         )
     return LEVELS[value]
-
-
-def _check_properties(name: str, properties: Mapping[str, Any]) -> None:
-    schema = RULES_BY_NAME[name].config
-    for key, value in properties.items():
-        if key not in schema:
-            accepted = ", ".join(["enforcementLevel", *schema])
-            raise PolicyConfigError(
-                f"policy config {name}: unknown property {key!r}; accepted: {accepted}"
-            )
-        expected = schema[key]
-        if expected.get("type") == "integer":
-            minimum = expected.get("minimum")
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise PolicyConfigError(f"policy config {name}.{key}: {value!r} is not an integer")
-            if minimum is not None and value < minimum:
-                raise PolicyConfigError(
-                    f"policy config {name}.{key}: {value} is below the minimum of {minimum}"
-                )
-        elif expected.get("type") == "string" and not isinstance(value, str):
-            raise PolicyConfigError(f"policy config {name}.{key}: {value!r} is not a string")
-        elif expected.get("type") == "object" and not isinstance(value, dict):
-            raise PolicyConfigError(f"policy config {name}.{key}: {value!r} is not an object")

@@ -12,6 +12,8 @@ from pulumi.runtime import config as runtime_config
 
 ENVIRONMENT_KEY = "cellarch:environment"
 PRODUCTION = "production"
+# The environments that the program's config accepts for cellarch:environment.
+ENVIRONMENTS = (PRODUCTION, "staging", "dev")
 
 
 def environment(policy_config: Mapping[str, Any]) -> str:

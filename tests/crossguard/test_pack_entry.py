@@ -215,6 +215,56 @@ def test_served_pack_takes_levels_from_config(served_pack):
     assert report.mandatory_count == 0
 
 
+def _analyze_database(served_pack) -> None:
+    served_pack.Analyze(
+        analyzer_pb2.AnalyzeRequest(
+            type="aws:rds/instance:Instance",
+            properties=_struct({"engine": "postgres"}),
+            urn=f"urn:pulumi:{STACK}::cellarch::aws:rds/instance:Instance::db",
+            name="db",
+        )
+    )
+
+
+def _analyze_empty_stack(served_pack) -> None:
+    served_pack.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[]))
+
+
+@pytest.mark.parametrize(
+    ("policy", "properties", "analyze", "message"),
+    [
+        (
+            "i06-cell-ranges-disjoint",
+            {"otherCellRanges": {"x/cell-1": ["10.999.0.0/16"]}},
+            _analyze_empty_stack,
+            "policy config i06-cell-ranges-disjoint.otherCellRanges.x/cell-1: '10.999.0.0/16' "
+            "is not a CIDR range; accepted: an IPv4 or IPv6 address with a prefix length, "
+            "e.g. 10.2.0.0/16",
+        ),
+        (
+            "i10-database-resilient",
+            {"minBackupRetentionDays": 0.5},
+            _analyze_database,
+            "policy config i10-database-resilient.minBackupRetentionDays: 0.5 is not an integer",
+        ),
+    ],
+)
+def test_served_pack_rejects_bad_properties(served_pack, policy, properties, analyze, message):
+    """The engine hands the config file's properties to the pack as the CLI read them."""
+    level = analyzer_pb2.PolicyConfig(
+        enforcementLevel=analyzer_pb2.MANDATORY, properties=_struct(properties)
+    )
+    served_pack.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig={policy: level}))
+    try:
+        with pytest.raises(grpc.RpcError) as raised:
+            analyze(served_pack)
+    finally:
+        served_pack.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig={}))
+
+    assert raised.value.code() == grpc.StatusCode.UNKNOWN
+    assert raised.value.details() == f"Exception calling application: {message}"
+
+
 def _struct(values) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
     struct.update(values)

@@ -23,6 +23,7 @@ from pulumi_policy import (
 )
 
 from ..findings import Findings, ReportViolation
+from ..property_checks import check_properties
 from ..view.graph import StackView
 from ..view.mapping import records_for, source_from_args
 from ..view.model import Record
@@ -91,15 +92,18 @@ class Rule:
         return StackValidationPolicy(validate=self._validate_stack, **common)
 
     def _settings(self, config: Mapping[str, Any] | None) -> dict[str, Any]:
-        return {**self.defaults(), **dict(config or {})}
+        # A bad property value raises PolicyConfigError, which fails the analysis, so it
+        # never switches a check off, whether or not the CLI checked it against the schema.
+        return {**self.defaults(), **check_properties(self.name, self.config, config or {})}
 
     def _validate_resource(
         self, args: ResourceValidationArgs, report_violation: ReportViolation
     ) -> None:
         findings = Findings()
+        settings = self._settings(args.get_config())
         records = records_for(source_from_args(args))
         if records:
-            self.resource_check(records, findings, self._settings(args.get_config()))
+            self.resource_check(records, findings, settings)
         findings.report(report_violation, with_urns=False)
 
     def _validate_stack(self, args: StackValidationArgs, report_violation: ReportViolation) -> None:

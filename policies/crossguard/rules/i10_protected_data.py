@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..findings import Findings
-from ..stack_settings import PRODUCTION, environment
+from ..stack_settings import ENVIRONMENTS, PRODUCTION, environment
 from ..values import UNKNOWN, is_unknown
 from ..view.graph import StackView
 from ..view.model import Bucket, BucketSetting, Database, Key, Record
@@ -222,6 +222,7 @@ RULES = [
         config={
             "environment": {
                 "type": "string",
+                "enum": list(ENVIRONMENTS),
                 "description": "Environment of the stack; defaults to its cellarch:environment.",
             }
         },
