@@ -99,7 +99,9 @@ class LocalRegion:
         self._layout = layout
         self.ports: PortPlan | None = None
         self.cells: list[Cell] = []
-        self.supervisor = Supervisor(self.run_dir / "logs")
+        # The state file lists each process as soon as it starts, so that after a SIGKILL
+        # of this process the next bring-up can name the children left running.
+        self.supervisor = Supervisor(self.run_dir / "logs", on_start=self._write_state)
         self.governance = Governance(self.run_dir / "keys", self.run_dir / "bundles", bundle_name)
         self.repository: BundleRepository | None = None
         self.tools: Tools | None = tools
@@ -239,13 +241,24 @@ class LocalRegion:
         state_path = self.run_dir / STATE_FILE
         if state_path.exists():
             try:
-                owner = json.loads(state_path.read_text()).get("owner_pid")
+                state = json.loads(state_path.read_text())
             except (OSError, ValueError):
-                owner = None
+                state = {}
+            state = state if isinstance(state, dict) else {}
+            owner = state.get("owner_pid")
             if isinstance(owner, int) and owner != os.getpid() and _pid_alive(owner):
                 raise LocalRegionError(
                     f"a local region started by pid {owner} is still running from "
                     f"{self.run_dir}; stop it first, or pass another run directory"
+                )
+            left = _processes_left_running(state)
+            if left:
+                listed = ", ".join(f"{name} pid {pid}" for name, pid in left)
+                groups = " ".join(f"-{pid}" for _, pid in left)
+                count = "1 process" if len(left) == 1 else f"{len(left)} processes"
+                raise LocalRegionError(
+                    f"{count} of an earlier local region in {self.run_dir} still running "
+                    f"({listed}); stop them with `kill -TERM -- {groups}`, then start again"
                 )
         if self.run_dir.is_dir() and not (self.run_dir / RUN_DIR_MARKER).exists():
             # Without the marker no local region created this directory, so any file in
@@ -288,6 +301,7 @@ class LocalRegion:
                 for cell in self.cells
             },
             "processes": self.supervisor.pids(),
+            "commands": self.supervisor.commands(),
         }
         (self.run_dir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
 
@@ -648,6 +662,40 @@ def _check_polling(minimum: object, maximum: object) -> None:
         raise LocalRegionError(
             f"invalid maximum polling delay {maximum}; expected at least the minimum, {minimum}"
         )
+
+
+def _processes_left_running(state: dict) -> list[tuple[str, int]]:
+    """Return (name, pid) of each process in a region state that runs its recorded command.
+
+    A pid whose command line differs now belongs to some other program and is left out.
+    Each process led its own process group, so `kill -- -PID` stops it and its children.
+    """
+    pids = state.get("processes")
+    commands = state.get("commands")
+    if not isinstance(pids, dict) or not isinstance(commands, dict):
+        return []
+    left = []
+    for name, pid in pids.items():
+        command = commands.get(name)
+        recorded = isinstance(pid, int) and isinstance(command, list) and bool(command)
+        if recorded and _runs_command(pid, [str(part) for part in command]):
+            left.append((name, pid))
+    return sorted(left, key=lambda entry: entry[1])
+
+
+def _runs_command(pid: int, command: list[str]) -> bool:
+    try:
+        running = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    running = [part.decode(errors="replace") for part in running if part]
+    # A script started through its #! line runs as [interpreter, script, arguments...],
+    # so the program may appear after an interpreter: compare from the program onwards.
+    program = Path(command[0]).name
+    for start, part in enumerate(running):
+        if Path(part).name == program and running[start + 1 :] == command[1:]:
+            return True
+    return False
 
 
 def _pid_alive(pid: int) -> bool:

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,9 +51,11 @@ class ManagedProcess:
 class Supervisor:
     """The set of processes one local region runs, by component name."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, on_start: Callable[[], None] | None = None) -> None:
+        """on_start runs after each process is recorded, e.g. to save the pids to a file."""
         self.log_dir = Path(log_dir)
         self._processes: dict[str, ManagedProcess] = {}
+        self._on_start = on_start
 
     def __enter__(self) -> "Supervisor":
         return self
@@ -92,6 +94,8 @@ class Supervisor:
                 raise LocalRegionError(f"{name}: failed to start {argv[0]}: {error}") from error
             process = ManagedProcess(name=name, argv=list(argv), popen=popen, log_path=log_path)
             self._processes[name] = process
+            if self._on_start is not None:
+                self._on_start()
         log.info("started %s (pid %d), output in %s", name, popen.pid, log_path)
         return process
 
@@ -104,6 +108,10 @@ class Supervisor:
     def pids(self) -> dict[str, int]:
         """Return the pid of every process started so far, by name (running or not)."""
         return {name: process.pid for name, process in self._processes.items()}
+
+    def commands(self) -> dict[str, list[str]]:
+        """Return the command line of every process started so far, by name."""
+        return {name: process.argv for name, process in self._processes.items()}
 
     def running(self) -> list[str]:
         return [name for name, process in self._processes.items() if process.is_running()]

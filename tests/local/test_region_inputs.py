@@ -1,5 +1,6 @@
 """Bad bring-up requests fail with one line and start nothing."""
 
+import json
 import os
 import socket
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 from localregion.errors import LocalRegionError, PortInUseError
 from localregion.ports import plan_ports
 from localregion.readiness import Deadline
-from localregion.region import STATE_FILE, LocalRegion
+from localregion.region import RUN_DIR_MARKER, STATE_FILE, LocalRegion
 from localregion.tools import Tools, find_tools
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,6 +93,44 @@ def test_run_dir_of_live_region_is_rejected(tmp_path):
         "stop it first, or pass another run directory"
     )
     assert sorted(path.name for path in run_dir.iterdir()) == [STATE_FILE]
+
+
+def test_processes_left_by_killed_region_are_named(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / RUN_DIR_MARKER).touch()
+    leftover_command = [sys.executable, "-c", "import time; time.sleep(60)", "router"]
+    other_command = [sys.executable, "-c", "import time; time.sleep(60)", "other"]
+    with subprocess.Popen([sys.executable, "-c", "pass"]) as owner:
+        owner.wait()
+    with (
+        subprocess.Popen(leftover_command) as leftover,
+        subprocess.Popen(other_command) as unrelated,
+    ):
+        try:
+            # The state of a region whose owner was killed: its router still runs, and the
+            # pid recorded for its repository now runs another command.
+            state = {
+                "owner_pid": owner.pid,
+                "processes": {"router": leftover.pid, "repository": unrelated.pid},
+                "commands": {
+                    "router": leftover_command,
+                    "repository": [sys.executable, "-m", "moto.server"],
+                },
+            }
+            (run_dir / STATE_FILE).write_text(json.dumps(state))
+
+            with pytest.raises(LocalRegionError) as error:
+                LocalRegion(run_dir=run_dir).start()
+        finally:
+            leftover.kill()
+            unrelated.kill()
+
+    assert str(error.value) == (
+        f"1 process of an earlier local region in {run_dir} still running (router pid "
+        f"{leftover.pid}); stop them with `kill -TERM -- -{leftover.pid}`, then start again"
+    )
+    assert sorted(path.name for path in run_dir.iterdir()) == [RUN_DIR_MARKER, STATE_FILE]
 
 
 def test_run_dir_with_foreign_files_is_rejected(tmp_path):
