@@ -8,7 +8,7 @@ take the cell out. The drill also checks that users of the other cells keep thei
 NOTE: Envoy's ring hash gives every remaining cell more ring entries when one leaves, so
 some users move between two healthy cells. localregion.ring predicts 160 of 1318 such
 users (user-0000 to user-1999) for the cells eu-1, us-1 and us-2 when eu-1 leaves, and
-the drill reports the ones it sees.
+the drill lists the moves it observes.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from drills import harness, load_phases, progress
+import httpx
+
+from drills import harness, load_phases, progress, ring_watch
 from drills.result import DrillResult, Table
 from loadgen import Target, start_constant_rate
 
@@ -31,6 +33,21 @@ def _user_of(url: str) -> str:
     # The user id rides in the query string, which the policy and the service ignore,
     # so that each recorded response can be traced to its user.
     return parse_qs(urlsplit(url).query)["user"][0]
+
+
+def _panic_requests(admin_url: str) -> int | str:
+    """Return the router's cluster.cells.lb_healthy_panic counter, or "unknown"."""
+    try:
+        response = httpx.get(
+            f"{admin_url}/stats?filter=lb_healthy_panic", timeout=2.0, trust_env=False
+        )
+    except httpx.HTTPError:
+        return "unknown"
+    for line in response.text.splitlines():
+        name, _, value = line.partition(": ")
+        if name == "cluster.cells.lb_healthy_panic":
+            return int(value)
+    return "unknown"
 
 
 def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
@@ -52,7 +69,10 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
         progress.step(
             NAME, f"sending {rate} requests/s for {len(home)} users in {len(users)} cells"
         )
-        with start_constant_rate(targets, rate, total, timeout=2.0) as load:
+        with (
+            ring_watch.RingWatcher(region) as ring,
+            start_constant_rate(targets, rate, total, timeout=2.0) as load,
+        ):
             time.sleep(before_seconds)
             progress.step(NAME, f"stopping the service of {target.name} for {down_seconds} s")
             stopped = time.time()
@@ -70,6 +90,7 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
             time.sleep(after_seconds)
             load.stop()
             measured = load.wait()
+        panic_requests = _panic_requests(region.router_admin_url)
 
     failed_by_user: dict[str, int] = {}
     moved_other_users: set[str] = set()
@@ -111,7 +132,25 @@ def run(result: DrillResult, run_dir: Path, quick: bool) -> None:
             ]
         )
     result.tables.append(table)
+    result.tables.append(
+        Table(
+            "Cells leaving and rejoining the router's ring (seconds after the stop)",
+            ["seconds", "cell", "change"],
+            [
+                [
+                    round(change.time - stopped, 2),
+                    change.cell,
+                    "rejoined" if change.on_ring else "left",
+                ]
+                for change in ring.changes
+            ],
+        )
+    )
     result.figure("requests sent", measured.count)
+    result.figure("times a healthy cell left the ring", ring.departures(exclude=target.name))
+    # Envoy's default panic threshold is 50%: with fewer healthy cells, the router spreads
+    # requests over every cell, the stopped one included.
+    result.figure("requests the router sent in panic mode", panic_requests)
     result.figure("requests failed", sum(failed_by_user.values()))
     result.figure("users affected", f"{len(affected)} of {len(home)}")
     result.figure("share of users affected", round(100 * len(affected) / len(home), 1), "%")
