@@ -164,6 +164,20 @@ def test_health_path_needs_no_user_id(router):
     assert headers["x-cell"] in CELLS
 
 
+def test_health_path_with_query_needs_no_user_id(router):
+    status, headers, _ = send_raw(router, request_head("/healthz?verbose=1"))
+
+    assert status == 200
+    assert headers["x-cell"] in CELLS
+
+
+def test_below_health_path_needs_user_id(router):
+    status, headers, _ = send_raw(router, request_head("/healthz/v1/orders"))
+
+    assert status == 400
+    assert "x-cell" not in headers
+
+
 def test_one_user_id_is_routed_to_its_cell(router):
     status, headers, _ = send_raw(router, request_head("/v1/orders", "x-user-id: user-7"))
 
