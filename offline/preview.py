@@ -140,14 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     recordings: dict[str, Recording] = {}
     reports: dict[str, Any] = {}
     print(f"preview: {stack}: running the program in {' and '.join(modes)} mode", flush=True)
-    # The update run goes to a second process, so the two runs use both cores.
+    # Each run goes to a worker process, so the two runs use both cores. The program must
+    # not run in this process: runpy swaps sys.modules["__main__"] while it runs, and the
+    # pool pickles _record by its module's name in a background thread, which then fails
+    # when this module runs as `python -m offline.preview`.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        pending = {
-            mode: pool.submit(_record, stack, config, mode == "preview") for mode in modes[1:]
-        }
-        outcomes = {modes[0]: _record(stack, config, modes[0] == "preview")}
-        outcomes.update({mode: future.result() for mode, future in pending.items()})
+    with ProcessPoolExecutor(max_workers=len(modes), mp_context=context) as pool:
+        pending = {mode: pool.submit(_record, stack, config, mode == "preview") for mode in modes}
+        outcomes = {mode: future.result() for mode, future in pending.items()}
     for mode in modes:
         outcome = outcomes[mode]
         if isinstance(outcome, _Rejected):

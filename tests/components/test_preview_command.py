@@ -5,13 +5,26 @@ pack, once for the module.
 """
 
 import json
+import multiprocessing
 
 import pytest
 
 from offline.preview import EXIT_OK, EXIT_POLICY_VIOLATION, main
+from offline.preview import _record as record
 
 STACK = "gcp-europe-west1"
 CELLS = ["brussels-1", "brussels-2", "brussels-3"]
+
+
+def record_in_worker_only(stack, config, preview):
+    """Stand in for offline.preview._record, and fail if the command runs it in-process.
+
+    Running the program in the command's own process swaps sys.modules["__main__"] while the
+    worker pool pickles _record, which made `python -m offline.preview` fail at random.
+    """
+    if multiprocessing.parent_process() is None:
+        raise AssertionError("the preview ran the program in its own process")
+    return record(stack, config, preview)
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +35,7 @@ def preview(tmp_path_factory):
     capture.setattr(
         "builtins.print", lambda *args, **kwargs: lines.append(" ".join(map(str, args)))
     )
+    capture.setattr("offline.preview._record", record_in_worker_only)
     try:
         status = main([STACK, "--out", str(out)])
     finally:
