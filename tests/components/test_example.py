@@ -57,3 +57,14 @@ def test_example_component_counts(recording):
         ("aws:eks/cluster:Cluster", 3),
     ):
         assert len(recording.of_type(type_)) == count, type_
+
+
+def test_readme_shows_example_program():
+    readme = (ROOT / "README.md").read_text()
+    marker = "<!-- example program: examples/aws-two-cells/__main__.py -->\n```python\n"
+    start = readme.index(marker) + len(marker)
+    shown = readme[start : readme.index("```\n", start)]
+    source = (EXAMPLE / "__main__.py").read_text()
+
+    assert source.endswith(shown)
+    assert shown.startswith("import pulumi\n")
