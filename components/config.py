@@ -41,7 +41,6 @@ _NAME_RULE = "a DNS label of 1 to 20 lower-case letters, digits and '-', startin
 _GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _AWS_ACCOUNT = re.compile(r"^[0-9]{12}$")
 _KUBERNETES_VERSION = re.compile(r"^1\.[0-9]{2}$")
-_JURISDICTION = re.compile(r"^[a-z]{2,12}$")
 _HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")
 _DOMAIN = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -208,11 +207,7 @@ def parse_region_layout(values: Mapping[str, Any], stack: str) -> RegionConfig:
     environment = _choice("environment", values.get("environment", "production"), ENVIRONMENTS)
     project, account_id = _parse_account(values, cloud)
     zones = _parse_zones(values, cloud_region)
-    jurisdiction = values.get("jurisdiction", cloud_region.jurisdiction)
-    if not isinstance(jurisdiction, str) or not _JURISDICTION.match(jurisdiction):
-        raise ConfigError(
-            PREFIX + "jurisdiction", jurisdiction, "2 to 12 lower-case letters, e.g. 'eu'"
-        )
+    jurisdiction = _parse_jurisdiction(values.get("jurisdiction"), cloud_region)
     kubernetes_version = str(values.get("kubernetesVersion", "1.33"))
     if not _KUBERNETES_VERSION.match(kubernetes_version):
         raise ConfigError(
@@ -331,6 +326,24 @@ def _parse_account(values: Mapping[str, Any], cloud: str) -> tuple[str | None, s
         if not _AWS_ACCOUNT.match(account_id):
             raise ConfigError(PREFIX + "accountId", account_id, "a 12-digit AWS account id")
     return None, account_id
+
+
+def _parse_jurisdiction(value: Any, region: CloudRegion) -> str:
+    """Return the region's jurisdiction, which an explicit `jurisdiction` must equal.
+
+    The policy agents enforce data residency by this value, so a stack cannot declare a
+    jurisdiction other than where its region's data lives; there is no override.
+    """
+    if value is None:
+        return region.jurisdiction
+    if value != region.jurisdiction:
+        raise ConfigError(
+            PREFIX + "jurisdiction",
+            value,
+            f"'{region.jurisdiction}', the jurisdiction of {region.cloud} region {region.name}; "
+            "no other value is allowed, or leave the key out",
+        )
+    return value
 
 
 def _parse_zones(values: Mapping[str, Any], region: CloudRegion) -> tuple[str, ...]:

@@ -140,6 +140,20 @@ CASES = [
         "a list of issuers with issuer, audience and publicKeyPem",
     ),
     (
+        "jurisdiction-of-another-region",
+        {"cellarch:region": "eu-west-1", "cellarch:jurisdiction": "us"},
+        "cellarch:jurisdiction",
+        "'us'",
+        "'eu', the jurisdiction of aws region eu-west-1; no other value is allowed",
+    ),
+    (
+        "unknown-jurisdiction",
+        {"cellarch:jurisdiction": "mars"},
+        "cellarch:jurisdiction",
+        "'mars'",
+        "'us', the jurisdiction of aws region us-east-1; no other value is allowed",
+    ),
+    (
         "service-port-of-a-sidecar",
         {"cellarch:services": [{"name": "orders", "image": "example/orders:1", "port": 8080}]},
         "cellarch:services[0].port",
@@ -180,6 +194,22 @@ def test_config_model_rejects(changes, key, value, accepted):
                 f"{PREFIX}services[{index}]"
             )
     _check_line(str(raised.value), key, value, accepted)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({}, "us"),
+        ({"cellarch:jurisdiction": "us"}, "us"),
+        ({"cellarch:region": "eu-west-1", "cellarch:jurisdiction": "eu"}, "eu"),
+    ],
+)
+def test_config_model_accepts_region_jurisdiction(changes, expected):
+    values = {
+        name.removeprefix(PREFIX): decode_config_value(encode_config_value(name, item))
+        for name, item in _config(changes).items()
+    }
+    assert parse_region_config(values, BASE_STACK).jurisdiction == expected
 
 
 @pytest.mark.parametrize(("changes", "key", "value", "accepted"), CASE_PARAMS)
