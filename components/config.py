@@ -189,7 +189,7 @@ def parse_region_config(values: Mapping[str, Any], stack: str) -> RegionConfig:
     layout = parse_region_layout(values, stack)
     return replace(
         layout,
-        services=_parse_services(values.get("services")),
+        services=_parse_services(values.get("services"), layout.production),
         token_issuers=_parse_token_issuers(values.get("tokenIssuers")),
     )
 
@@ -596,7 +596,7 @@ _SERVICE_KEYS = (
 )
 
 
-def _parse_services(value: Any) -> tuple[ServiceConfig, ...]:
+def _parse_services(value: Any, production: bool) -> tuple[ServiceConfig, ...]:
     if value is None:
         raise ConfigError(
             PREFIX + "services", None, "a list of services, each with name, image and port"
@@ -620,16 +620,17 @@ def _parse_services(value: Any) -> tuple[ServiceConfig, ...]:
         calls = service.get("calls", [])
         if not isinstance(calls, list):
             raise ConfigError(f"{PREFIX}{key}.calls", calls, "a list of service names")
+        min_replicas, max_replicas = _parse_replicas(key, service, production)
         services.append(
             ServiceConfig(
                 name=service["name"],
                 image=service["image"],
                 port=service["port"],
-                min_replicas=service.get("minReplicas", 3),
-                max_replicas=service.get("maxReplicas", 10),
+                min_replicas=min_replicas,
+                max_replicas=max_replicas,
                 calls=tuple(calls),
-                public=service.get("public", False),
-                uses_database=service.get("usesDatabase", True),
+                public=_boolean(f"{key}.public", service.get("public", False)),
+                uses_database=_boolean(f"{key}.usesDatabase", service.get("usesDatabase", True)),
             )
         )
     names = [service.name for service in services]
@@ -638,7 +639,70 @@ def _parse_services(value: Any) -> tuple[ServiceConfig, ...]:
             raise ConfigError(
                 f"{PREFIX}services[{index}].name", name, "a name no other service has"
             )
+    _check_calls(services)
+    _check_one_public(services)
     return tuple(services)
+
+
+def _boolean(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(PREFIX + key, value, "true or false")
+    return value
+
+
+def _parse_replicas(key: str, service: Mapping[str, Any], production: bool) -> tuple[int, int]:
+    # A disruption budget keeps one replica running only when there are at least two.
+    low = 2 if production else 1
+    min_key = f"{key}.minReplicas"
+    min_replicas = service.get("minReplicas", 3)
+    if isinstance(min_replicas, int) and not isinstance(min_replicas, bool) and min_replicas < low:
+        raise ConfigError(
+            PREFIX + min_key,
+            min_replicas,
+            f"an integer from {low} to 1000; production keeps at least 2 replicas",
+        )
+    min_replicas = _integer(min_key, min_replicas, low, 1000)
+    max_replicas = service.get("maxReplicas", 10)
+    is_integer = isinstance(max_replicas, int) and not isinstance(max_replicas, bool)
+    if is_integer and max_replicas < min_replicas:
+        raise ConfigError(
+            f"{PREFIX}{key}.maxReplicas",
+            max_replicas,
+            f"an integer from {min_replicas} to 1000, at least {PREFIX}{min_key}",
+        )
+    return min_replicas, _integer(f"{key}.maxReplicas", max_replicas, min_replicas, 1000)
+
+
+def _check_calls(services: list[ServiceConfig]) -> None:
+    names = [service.name for service in services]
+    for index, service in enumerate(services):
+        others = [name for name in names if name != service.name]
+        for call_index, callee in enumerate(service.calls):
+            if callee not in others:
+                raise ConfigError(
+                    f"{PREFIX}services[{index}].calls[{call_index}]",
+                    callee,
+                    "the name of another service: " + (", ".join(others) or "none is configured"),
+                )
+
+
+def _check_one_public(services: list[ServiceConfig]) -> None:
+    # The cell's ingress sends user traffic to exactly one service.
+    public = [index for index, service in enumerate(services) if service.public]
+    if not public:
+        raise ConfigError(
+            PREFIX + "services",
+            [service.name for service in services],
+            "exactly one service with public: true, which the ingress sends traffic to",
+            detail="none is public",
+        )
+    if len(public) > 1:
+        raise ConfigError(
+            f"{PREFIX}services[{public[1]}].public",
+            True,
+            "exactly one service with public: true, which the ingress sends traffic to",
+            detail=f"services[{public[0]}] is public too",
+        )
 
 
 def _parse_token_issuers(value: Any) -> tuple[TokenIssuerConfig, ...]:

@@ -155,10 +155,78 @@ CASES = [
     ),
     (
         "service-port-of-a-sidecar",
-        {"cellarch:services": [{"name": "orders", "image": "example/orders:1", "port": 8080}]},
+        {
+            "cellarch:services": [
+                {"name": "orders", "image": "example/orders:1", "port": 8080, "public": True}
+            ]
+        },
         "cellarch:services[0].port",
         "8080",
         "a port the sidecars do not use",
+    ),
+]
+
+
+def _service(**changes):
+    return {
+        "name": "orders",
+        "image": "ghcr.io/example/orders:1.4.2",
+        "port": 3000,
+        "public": True,
+        **changes,
+    }
+
+
+LEDGER = {"name": "ledger", "image": "ghcr.io/example/ledger:2.0.1", "port": 3000}
+CASES += [
+    (
+        "call-to-unknown-service",
+        {"cellarch:services": [_service(calls=["ledger", "payments"]), LEDGER]},
+        "cellarch:services[0].calls[1]",
+        "'payments'",
+        "the name of another service: ledger",
+    ),
+    (
+        "call-to-itself",
+        {"cellarch:services": [_service(calls=["orders"]), LEDGER]},
+        "cellarch:services[0].calls[0]",
+        "'orders'",
+        "the name of another service: ledger",
+    ),
+    (
+        "min-replicas-above-max",
+        {"cellarch:services": [_service(minReplicas=5, maxReplicas=2)]},
+        "cellarch:services[0].maxReplicas",
+        "2",
+        "an integer from 5 to 1000, at least cellarch:services[0].minReplicas",
+    ),
+    (
+        "one-replica-in-production",
+        {"cellarch:services": [_service(minReplicas=1)]},
+        "cellarch:services[0].minReplicas",
+        "1",
+        "an integer from 2 to 1000; production keeps at least 2 replicas",
+    ),
+    (
+        "no-public-service",
+        {"cellarch:services": [_service(public=False)]},
+        "cellarch:services",
+        "['orders'] (none is public)",
+        "exactly one service with public: true",
+    ),
+    (
+        "two-public-services",
+        {"cellarch:services": [_service(), {**LEDGER, "public": True}]},
+        "cellarch:services[1].public",
+        "True (services[0] is public too)",
+        "exactly one service with public: true",
+    ),
+    (
+        "public-not-a-boolean",
+        {"cellarch:services": [_service(public="yes")]},
+        "cellarch:services[0].public",
+        "'yes'",
+        "true or false",
     ),
 ]
 CASE_PARAMS = [pytest.param(*case[1:], id=case[0]) for case in CASES]
