@@ -111,8 +111,21 @@ def required_addresses(zone_count: int, lengths: SubnetPrefixLengths) -> int:
     )
 
 
-def check_subnet_prefix_lengths(key: str, lengths: SubnetPrefixLengths, cell_prefix: int) -> None:
+def longest_cell_prefix(zone_count: int, lengths: SubnetPrefixLengths) -> int:
+    """Return the longest cell prefix length whose range holds the carved ranges of a cell."""
+    return 32 - (required_addresses(zone_count, lengths) - 1).bit_length()
+
+
+def check_subnet_prefix_lengths(
+    key: str,
+    lengths: SubnetPrefixLengths,
+    cell_prefix: int,
+    names: Sequence[str] | None = None,
+) -> None:
+    """Check each prefix length in `names` (every field when None) fits a cell range."""
     for field in fields(lengths):
+        if names is not None and field.name not in names:
+            continue
         value = getattr(lengths, field.name)
         low, high = cell_prefix + 1, SMALLEST_SUBNET_PREFIX
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:

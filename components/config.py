@@ -18,6 +18,7 @@ from components.addressing import (
     SubnetPrefixLengths,
     check_private,
     check_subnet_prefix_lengths,
+    longest_cell_prefix,
     parse_network,
     plan_region,
 )
@@ -35,6 +36,8 @@ DEFAULT_CELL_SIZE = 10_000
 DEFAULT_CELL_SIZE_CAP = 20_000
 # The cap bounds a region, not the address plan, which checks its own supernet size.
 MAX_CELLS = 128
+DEFAULT_CELL_PREFIX = 16
+MAX_CELL_PREFIX = 24
 # A DNS label that leaves room for suffixes such as `-bundle-reader` in cloud names.
 _CELL_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$")
 _NAME_RULE = "a DNS label of 1 to 20 lower-case letters, digits and '-', starting with a letter"
@@ -453,15 +456,18 @@ def _parse_network(
     supernet = parse_network(supernet_key, network.get("supernet"))
     check_private(supernet_key, supernet)
 
-    prefix = network.get("cellPrefixLength", 16)
-    low = supernet.prefixlen + 1
-    prefix = _integer("network.cellPrefixLength", prefix, low, 24)
-
     lengths_value = _mapping("network.subnetPrefixLengths", network.get("subnetPrefixLengths"))
     known = ("isolated", "pods", "private", "public", "services")
     _check_keys("network.subnetPrefixLengths.", lengths_value, known)
+    prefix = DEFAULT_CELL_PREFIX
+    if "cellPrefixLength" in network:
+        prefix = _integer("network.cellPrefixLength", network["cellPrefixLength"], 1, 24)
+    # Only the lengths the stack sets are checked here, so an error names a key it wrote.
     lengths = SubnetPrefixLengths(**lengths_value)
-    check_subnet_prefix_lengths(PREFIX + "network.subnetPrefixLengths", lengths, prefix)
+    check_subnet_prefix_lengths(
+        PREFIX + "network.subnetPrefixLengths", lengths, prefix, tuple(lengths_value)
+    )
+    prefix = _check_cell_prefix(network, supernet, prefix, lengths, zone_count, len(names), pinned)
 
     for key, cidr in pinned.values():
         check_private(key, cidr)
@@ -474,6 +480,75 @@ def _parse_network(
         supernet, names, prefix, zone_count, lengths, pinned, control_plane, key_prefix=PREFIX
     )
     return NetworkConfig(str(supernet), prefix, lengths), plan
+
+
+def _check_cell_prefix(
+    network: Mapping[str, Any],
+    supernet: Any,
+    prefix: int,
+    lengths: SubnetPrefixLengths,
+    zone_count: int,
+    cell_count: int,
+    pinned: dict[str, tuple[str, Any]],
+) -> int:
+    """Check the cell prefix length against the subnets and the supernet it splits.
+
+    Each error names the key the stack set: the supernet, the cell prefix length or the
+    subnet prefix lengths, never a default the stack left out.
+    """
+    prefix_key = PREFIX + "network.cellPrefixLength"
+    lengths_key = PREFIX + "network.subnetPrefixLengths"
+    fit = min(longest_cell_prefix(zone_count, lengths), MAX_CELL_PREFIX)
+    # Pinned ranges may take blocks of any size, so the address plan checks those stacks.
+    blocks_needed = 1 if pinned or "controlPlaneCidr" in network else cell_count + 1
+
+    if fit <= supernet.prefixlen or 2 ** (fit - supernet.prefixlen) < blocks_needed:
+        raise _supernet_too_small(supernet, fit, fit, cell_count, zone_count)
+    if prefix > fit:
+        if "cellPrefixLength" in network:
+            raise ConfigError(
+                prefix_key,
+                prefix,
+                f"an integer from {supernet.prefixlen + 1} to {fit}, so each cell's range holds "
+                f"the subnets of {zone_count} zones, or smaller {lengths_key}",
+            )
+        raise ConfigError(
+            lengths_key,
+            dict(network.get("subnetPrefixLengths") or {}),
+            f"subnets of {zone_count} zones that fit a /{prefix} cell range, "
+            f"or a {prefix_key} of at most {fit}",
+        )
+    if prefix <= supernet.prefixlen and "cellPrefixLength" in network:
+        raise ConfigError(
+            prefix_key,
+            prefix,
+            f"an integer from {supernet.prefixlen + 1} to {fit}, longer than the supernet's "
+            f"/{supernet.prefixlen} and short enough for the subnets of {zone_count} zones",
+        )
+    if prefix <= supernet.prefixlen or 2 ** (prefix - supernet.prefixlen) < blocks_needed:
+        raise _supernet_too_small(supernet, prefix, fit, cell_count, zone_count)
+    return prefix
+
+
+def _supernet_too_small(
+    supernet: Any, prefix: int, fit: int, cell_count: int, zone_count: int
+) -> ConfigError:
+    blocks = cell_count + 1
+    smallest = prefix - (blocks - 1).bit_length()
+    if prefix < fit:
+        other = f"a {PREFIX}network.cellPrefixLength up to {fit}"
+    else:
+        other = (
+            f"smaller {PREFIX}network.subnetPrefixLengths and a longer "
+            f"{PREFIX}network.cellPrefixLength"
+        )
+    return ConfigError(
+        PREFIX + "network.supernet",
+        str(supernet),
+        f"a range of /{smallest} or larger, or {other}",
+        detail=f"{cell_count} cells and the control plane need {blocks} blocks of /{prefix}, "
+        f"each holding the subnets of {zone_count} zones",
+    )
 
 
 def _parse_rollout(value: Any, names: list[str]) -> RolloutConfig:

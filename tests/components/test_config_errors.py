@@ -229,6 +229,64 @@ CASES += [
         "true or false",
     ),
 ]
+CASES += [
+    (
+        "many-cells-in-small-supernet",
+        {"cellarch:cells": 64, "cellarch:network": {"supernet": "10.16.0.0/20"}},
+        "cellarch:network.supernet",
+        "'10.16.0.0/20' (64 cells and the control plane need 65 blocks of /16",
+        "a range of /9 or larger, or smaller cellarch:network.subnetPrefixLengths",
+    ),
+    (
+        "many-cells-in-small-supernet-with-cell-prefix",
+        {
+            "cellarch:cells": 64,
+            "cellarch:network": {"supernet": "10.16.0.0/20", "cellPrefixLength": 21},
+        },
+        "cellarch:network.supernet",
+        "'10.16.0.0/20' (64 cells and the control plane need 65 blocks of /16",
+        "a range of /9 or larger",
+    ),
+    (
+        "cell-prefix-too-long-for-subnets",
+        {"cellarch:network": {"supernet": "10.16.0.0/12", "cellPrefixLength": 21}},
+        "cellarch:network.cellPrefixLength",
+        "21",
+        "an integer from 13 to 16, so each cell's range holds the subnets of 3 zones",
+    ),
+    (
+        "cell-prefix-not-longer-than-supernet",
+        {"cellarch:network": {"supernet": "10.16.0.0/12", "cellPrefixLength": 12}},
+        "cellarch:network.cellPrefixLength",
+        "12",
+        "an integer from 13 to 16, longer than the supernet's /12",
+    ),
+    (
+        "subnets-too-large-for-default-cell-prefix",
+        {"cellarch:network": {"supernet": "10.16.0.0/12", "subnetPrefixLengths": {"private": 17}}},
+        "cellarch:network.subnetPrefixLengths",
+        "{'private': 17}",
+        "subnets of 3 zones that fit a /16 cell range",
+    ),
+    (
+        "supernet-too-small-for-default-cell-prefix",
+        {
+            "cellarch:network": {
+                "supernet": "10.16.0.0/16",
+                "subnetPrefixLengths": {
+                    "public": 26,
+                    "private": 24,
+                    "isolated": 27,
+                    "pods": 24,
+                    "services": 26,
+                },
+            }
+        },
+        "cellarch:network.supernet",
+        "'10.16.0.0/16' (4 cells and the control plane need 5 blocks of /16",
+        "a range of /13 or larger, or a cellarch:network.cellPrefixLength up to 21",
+    ),
+]
 CASE_PARAMS = [pytest.param(*case[1:], id=case[0]) for case in CASES]
 
 
