@@ -28,6 +28,14 @@ def load_stack_config(stack: str, directory: Path = STACKS_DIRECTORY) -> dict[st
     Raises ConfigError when the file is missing, is not YAML, or holds a secure value, which
     only the Pulumi CLI can decrypt.
     """
+    if not directory.is_dir():
+        problem = "not a directory" if directory.exists() else "does not exist"
+        raise ConfigError(
+            "--stacks-dir",
+            str(directory),
+            "a directory with a Pulumi.<stack>.yaml file per stack",
+            detail=problem,
+        )
     path = stack_file(stack, directory)
     if not path.is_file():
         known = ", ".join(shipped_stacks(directory)) or "none"

@@ -379,6 +379,29 @@ def test_preview_rejects_an_unknown_stack(capsys):
     ]
 
 
+def test_preview_rejects_a_missing_stacks_directory(tmp_path, capsys):
+    missing = tmp_path / "nonexist"
+    status = main([BASE_STACK, "--stacks-dir", str(missing), "--skip-policies"])
+    captured = capsys.readouterr()
+    assert status == EXIT_INVALID_CONFIG
+    assert captured.err.splitlines() == [
+        f"preview: error: --stacks-dir: invalid value '{missing}' (does not exist); "
+        "expected a directory with a Pulumi.<stack>.yaml file per stack"
+    ]
+
+
+def test_preview_rejects_a_stacks_directory_that_is_a_file(tmp_path, capsys):
+    not_a_directory = tmp_path / "stacks"
+    not_a_directory.write_text("")
+    status = main([BASE_STACK, "--stacks-dir", str(not_a_directory), "--skip-policies"])
+    captured = capsys.readouterr()
+    assert status == EXIT_INVALID_CONFIG
+    assert captured.err.splitlines() == [
+        f"preview: error: --stacks-dir: invalid value '{not_a_directory}' (not a directory); "
+        "expected a directory with a Pulumi.<stack>.yaml file per stack"
+    ]
+
+
 def test_preview_rejects_an_encrypted_value(tmp_path, capsys):
     stacks = tmp_path / "stacks"
     stacks.mkdir()
