@@ -112,7 +112,7 @@ def required_addresses(zone_count: int, lengths: SubnetPrefixLengths) -> int:
 
 
 def longest_cell_prefix(zone_count: int, lengths: SubnetPrefixLengths) -> int:
-    """Return the longest cell prefix length whose range holds the carved ranges of a cell."""
+    """Return the longest cell prefix length whose range contains the carved ranges of a cell."""
     return 32 - (required_addresses(zone_count, lengths) - 1).bit_length()
 
 

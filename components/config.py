@@ -335,7 +335,7 @@ def _parse_jurisdiction(value: Any, region: CloudRegion) -> str:
     """Return the region's jurisdiction, which an explicit `jurisdiction` must equal.
 
     The policy agents enforce data residency by this value, so a stack cannot declare a
-    jurisdiction other than where its region's data lives; there is no override.
+    jurisdiction other than the one its region's data is stored in. There is no override.
     """
     if value is None:
         return region.jurisdiction
@@ -547,7 +547,7 @@ def _supernet_too_small(
         str(supernet),
         f"a range of /{smallest} or larger, or {other}",
         detail=f"{cell_count} cells and the control plane need {blocks} blocks of /{prefix}, "
-        f"each holding the subnets of {zone_count} zones",
+        f"each containing the subnets of {zone_count} zones",
     )
 
 

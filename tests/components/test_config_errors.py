@@ -234,7 +234,7 @@ CASES += [
         "many-cells-in-small-supernet",
         {"cellarch:cells": 64, "cellarch:network": {"supernet": "10.16.0.0/20"}},
         "cellarch:network.supernet",
-        "'10.16.0.0/20' (64 cells and the control plane need 65 blocks of /16",
+        "'10.16.0.0/20' (64 cells and the control plane need 65 blocks of /16, each containing",
         "a range of /9 or larger, or smaller cellarch:network.subnetPrefixLengths",
     ),
     (
@@ -244,7 +244,7 @@ CASES += [
             "cellarch:network": {"supernet": "10.16.0.0/20", "cellPrefixLength": 21},
         },
         "cellarch:network.supernet",
-        "'10.16.0.0/20' (64 cells and the control plane need 65 blocks of /16",
+        "'10.16.0.0/20' (64 cells and the control plane need 65 blocks of /16, each containing",
         "a range of /9 or larger",
     ),
     (
@@ -390,7 +390,7 @@ def test_preview_rejects_a_missing_stacks_directory(tmp_path, capsys):
     ]
 
 
-def test_preview_rejects_a_stacks_directory_that_is_a_file(tmp_path, capsys):
+def test_preview_rejects_stacks_dir_file(tmp_path, capsys):
     not_a_directory = tmp_path / "stacks"
     not_a_directory.write_text("")
     status = main([BASE_STACK, "--stacks-dir", str(not_a_directory), "--skip-policies"])
