@@ -100,11 +100,12 @@ def verify_bundle(bundle: Path, public_key: Path, *, key_id: str = DEFAULT_SIGNI
 
 
 def _signature_key_id(bundle: Path, signatures: bytes) -> str:
-    # .signatures.json is {"signatures": ["<JWS>"]}; the JWS header's kid is the key id.
+    # .signatures.json is {"signatures": ["<JWS>"]}. The key id is the JWS header's kid or,
+    # as OPA also accepts, the payload's keyid claim that `opa sign --claims-file` writes.
     try:
         token = json.loads(signatures)["signatures"][0]
-        header = token.split(".")[0]
-        kid = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
+        header, payload = token.split(".")[:2]
+        kid = _jws_part(header).get("kid") or _jws_part(payload).get("keyid")
     except (ValueError, KeyError, IndexError, TypeError, AttributeError, binascii.Error):
         kid = None
     if not isinstance(kid, str):
@@ -113,6 +114,13 @@ def _signature_key_id(bundle: Path, signatures: bytes) -> str:
             "rebuild it with `python -m wasm build`"
         )
     return kid
+
+
+def _jws_part(part: str) -> dict:
+    decoded = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    if not isinstance(decoded, dict):
+        raise ValueError("a JWS header or payload is not a JSON object")
+    return decoded
 
 
 def _read_members(bundle: Path) -> dict[str, bytes]:

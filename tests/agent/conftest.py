@@ -136,7 +136,7 @@ def pod(
     echo_port: int,
 ) -> Pod:
     """An agent with the project's policy bundle active, behind sidecars eu-1 and us-1."""
-    publish(repository, policy_bundle, BUNDLE)
+    publish(repository, policy_bundle, BUNDLE, governance)
     running = start_pod(
         supervisor,
         tmp_path_factory.mktemp("pod"),

@@ -29,10 +29,11 @@ from components.sidecar import (
 )
 from localregion.configs import validate_envoy_config
 from localregion.decisions import read_decisions
-from localregion.governance import Governance
+from localregion.governance import SIGNING_KEY, Governance
 from localregion.readiness import Deadline, http_status_is, wait_until
 from localregion.repository import BundleRepository, child_environment
 from localregion.supervisor import Supervisor
+from wasm.keys import key_pair_paths
 from wasm.publish import publish_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -281,11 +282,19 @@ class Pod:
     sidecar_urls: dict[str, str]
 
 
-def publish(repository: BundleRepository, bundle: Path, name: str) -> str:
-    """Upload bundle as bundle `name` and point its current key at it; return the revision."""
+def publish(repository: BundleRepository, bundle: Path, name: str, governance: Governance) -> str:
+    """Upload bundle as bundle `name` and point its current key at it; return the revision.
+
+    Publishing verifies the bundle's signature with the governance signing key first.
+    """
     with repository.credentials():
         result = publish_bundle(
-            bundle, bucket=repository.bucket, name=name, endpoint_url=repository.endpoint_url
+            bundle,
+            bucket=repository.bucket,
+            name=name,
+            public_key=key_pair_paths(governance.key_dir, SIGNING_KEY).public_key,
+            key_id=governance.signing_key_id,
+            endpoint_url=repository.endpoint_url,
         )
     return result.revision
 

@@ -44,7 +44,7 @@ def test_agent_denies_until_first_bundle_is_active(
         before = get(pod.sidecar_urls["eu-1"] + "/healthz", "late-before")
         entry_before = pod.agent.wait_for_decision("late-before")
 
-        publish(repository, policy_bundle, "late")
+        publish(repository, policy_bundle, "late", governance)
         wait_for_bundle(pod.agent)
         after = get(pod.sidecar_urls["eu-1"] + "/healthz", "late-after")
         entry_after = pod.agent.wait_for_decision("late-after")
@@ -75,7 +75,7 @@ def test_agent_denies_with_rego_only_bundle(
         cwd=source, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
-    publish(repository, rego_bundle, "rego-only")
+    publish(repository, rego_bundle, "rego-only", governance)
 
     with Supervisor(tmp_path / "logs") as supervisor:
         pod = start_pod(

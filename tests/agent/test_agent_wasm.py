@@ -43,7 +43,7 @@ def interpret_rego(bundle: Path, input_document: dict, directory: Path) -> dict:
 def divergent_pod(
     supervisor, tmp_path_factory, governance, repository, divergent_bundle, echo_port
 ):
-    publish(repository, divergent_bundle, DIVERGENT_BUNDLE)
+    publish(repository, divergent_bundle, DIVERGENT_BUNDLE, governance)
     pod = start_pod(
         supervisor,
         tmp_path_factory.mktemp("divergent-pod"),
