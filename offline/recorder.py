@@ -37,6 +37,8 @@ class ResourceRecord:
     secret_inputs: list[str] = field(default_factory=list)
     additional_secret_outputs: list[str] = field(default_factory=list)
     """Outputs the program asked the engine to keep secret, such as a generated private key."""
+    protect: bool = False
+    """Pulumi's protect option, which makes the engine refuse to delete the resource."""
     component_outputs: dict[str, Any] | None = None
     secret_outputs: list[str] = field(default_factory=list)
     """Top-level names of the registered component outputs that hold a secret."""
@@ -138,6 +140,7 @@ class RecordingMonitor(MockMonitor):
             },
             secret_inputs=secret_inputs,
             additional_secret_outputs=list(dict.fromkeys(request.additionalSecretOutputs)),
+            protect=bool(request.protect),
         )
         if request.type != STACK_TYPE and custom:
             record.outputs, _ = plain_properties(response.object)

@@ -53,11 +53,8 @@ def _wire(value: Any) -> Any:
 
 
 def options(record: ResourceRecord) -> PolicyResourceOptions:
-    # NOTE: the recording does not keep a resource's `protect` option, so it reaches the
-    # policies as None. A rule that reads it skips that check offline.
-    protect = getattr(record, "protect", None)
     return PolicyResourceOptions(
-        protect=protect,
+        protect=record.protect,
         ignore_changes=[],
         delete_before_replace=None,
         aliases=[],

@@ -19,8 +19,12 @@ def _aws_database(name: str, cell: str, key: aws.kms.Key | None, **overrides) ->
         "deletion_protection": True,
         "tags": tags("data", cell),
     }
+    protect = settings.pop("protect", True)
     settings.update(overrides)
-    aws.rds.Instance(name, **settings, opts=pulumi.ResourceOptions(provider=aws_provider()))
+    protect = settings.pop("protect", protect)
+    aws.rds.Instance(
+        name, **settings, opts=pulumi.ResourceOptions(provider=aws_provider(), protect=protect)
+    )
 
 
 def _aws_key(name: str, cell: str | None) -> aws.kms.Key:
@@ -30,7 +34,9 @@ def _aws_key(name: str, cell: str | None) -> aws.kms.Key:
     )
 
 
-def _gcp_database(name: str, cell: str, key: gcp.kms.CryptoKey | None, **settings) -> None:
+def _gcp_database(
+    name: str, cell: str, key: gcp.kms.CryptoKey | None, protect: bool = True, **settings
+) -> None:
     values = {
         "ip_configuration": {"ipv4_enabled": False, "private_network": "net"},
         "availability_type": "REGIONAL",
@@ -48,7 +54,7 @@ def _gcp_database(name: str, cell: str, key: gcp.kms.CryptoKey | None, **setting
         database_version="POSTGRES_16",
         encryption_key_name=key.id if key is not None else None,
         settings=values,
-        opts=pulumi.ResourceOptions(provider=gcp_provider()),
+        opts=pulumi.ResourceOptions(provider=gcp_provider(), protect=protect),
     )
 
 
@@ -185,6 +191,26 @@ def test_deletion_protection_in_production_on_gcp():
 
     assert report.details("i10-database-deletion-protected") == [
         "database db: has no deletion protection in a production stack"
+    ]
+
+
+def test_protect_option_in_production_on_aws():
+    report = run_pack(
+        lambda: _aws_database("db", "cell-1", _aws_key("key", "cell-1"), protect=False)
+    )
+
+    assert report.details("i10-database-deletion-protected") == [
+        "database db: lacks Pulumi's protect option in a production stack"
+    ]
+
+
+def test_protect_option_in_production_on_gcp():
+    report = run_pack(
+        lambda: _gcp_database("db", "cell-1", _gcp_key("key", "cell-1"), protect=False)
+    )
+
+    assert report.details("i10-database-deletion-protected") == [
+        "database db: lacks Pulumi's protect option in a production stack"
     ]
 
 
