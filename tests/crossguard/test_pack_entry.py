@@ -32,8 +32,7 @@ from policies.crossguard.pack import PACK_NAME, RULES, policies
 PACK_DIRECTORY = Path(__file__).resolve().parents[2] / "policies" / "crossguard"
 ADVISORY_RULES = {"i05-persistence-survives-pod"}
 START_TIMEOUT_SECONDS = 60
-# NOTE: the recording does not keep Pulumi's `protect` option, which the engine sends, so
-# the comparison runs as staging, where no rule reads that option.
+# The served-versus-offline comparison runs its program as a staging stack.
 STAGING = {"cellarch:environment": "staging"}
 
 
@@ -287,7 +286,9 @@ def _stack_resource(record, engine: EngineView) -> analyzer_pb2.AnalyzerResource
         properties=_struct(outputs),
         urn=record.urn,
         name=record.name,
-        options=analyzer_pb2.AnalyzerResourceOptions(protect=False, parent=record.parent or ""),
+        options=analyzer_pb2.AnalyzerResourceOptions(
+            protect=record.protect, parent=record.parent or ""
+        ),
         provider=_provider(engine.provider(record)),
         parent=record.parent or "",
         dependencies=record.dependencies,
