@@ -1,7 +1,7 @@
 """The router Envoy that assigns each user to one cell.
 
-It holds no business logic: a consistent hash of the user id picks the cell's sidecar,
-active health checks and outlier detection take a failing cell out of the ring.
+It contains no business logic. A consistent hash of the user id picks the cell's sidecar,
+and active health checks and outlier detection take a failing cell out of the ring.
 
 NOTE: when a cell leaves the ring, Envoy (1.40) rebuilds the ring with more entries per
 remaining cell, so besides the failed cell's users about 12% of the other cells' users
@@ -37,7 +37,7 @@ _HEADER_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 @dataclass(frozen=True)
 class RouterCell:
-    """One cell as the router sees it: the address of its sidecar listener."""
+    """One cell of the router: the address of its sidecar listener."""
 
     name: str
     host: str
@@ -148,7 +148,7 @@ def router_bootstrap(spec: RouterSpec) -> dict:
 
 
 def _request_checks(spec: RouterSpec) -> dict:
-    """Return the Lua filter that rejects a request before the ring sees it.
+    """Return the Lua filter that rejects a request before the ring hash picks a cell.
 
     Route header matchers test each value of a repeated header on its own, so they cannot
     see a repeated user id, and the Lua filter counts the values instead.
@@ -224,8 +224,8 @@ def _cells_route(spec: RouterSpec) -> dict:
         "cluster": CELLS_CLUSTER,
         "timeout": common.duration(spec.route_timeout_ms),
         "hash_policy": [{"header": {"header_name": spec.hash_header}}],
-        # A connection refused by a cell is retried once on the next cell of the ring;
-        # nothing else is retried, so a write is never sent to two cells.
+        # A connection refused by a cell is retried once on the next cell of the ring.
+        # Nothing else is retried, so a write is never sent to two cells.
         "retry_policy": {
             "retry_on": "connect-failure",
             "num_retries": 1,
