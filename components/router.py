@@ -1,10 +1,11 @@
 """The region's router on the control-plane cluster: Envoy spreading users over cells.
 
 The router's bootstrap comes from the same generator as the local region's router: a
-consistent hash of the `x-user-id` header picks the cell, active health checks and outlier
-detection take a failing cell out of the ring. It runs on the control-plane cluster's
-tainted pool, apart from the control-plane workloads, and the cloud's load balancer in
-front of it comes from the ingress seam.
+rendezvous hash of the `x-user-id` header over all configured cells picks the user's cell,
+and active health checks and outlier detection decide whether that cell is served or its
+users get 503 at once. It runs on the control-plane cluster's tainted pool, apart from
+the control-plane workloads, and the cloud's load balancer in front of it comes from the
+ingress seam.
 """
 
 from collections.abc import Mapping
@@ -33,7 +34,7 @@ class RouterArgs:
     replicas: int | None = 3
     """Router pods, spread over the zones; a disruption budget keeps all but one running."""
     hash_header: str | None = "x-user-id"
-    """Request header whose consistent hash picks the user's cell."""
+    """Request header with the user id, whose rendezvous hash picks the user's cell."""
     image: str | None = "envoyproxy/envoy:v1.40.0"
     port: int | None = 443
     """Port of the router's load balancer."""
@@ -83,7 +84,7 @@ def deploy_router(
     tls_provider: pulumi.ProviderResource,
     opts: pulumi.ResourceOptions,
 ) -> k8s.apps.v1.Deployment:
-    """Deploy the router with one ring entry per cell, and expose it as `exposure` says."""
+    """Deploy the router with one cluster per cell, and expose it as `exposure` says."""
     k8s_labels = {**labels.kubernetes(DATA_PLANE), _APP_LABEL: "router"}
     namespace = k8s.core.v1.Namespace(
         f"{name}-namespace",

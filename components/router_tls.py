@@ -3,9 +3,10 @@
 Users reach the router through a TCP load balancer, so the router terminates TLS itself
 (I8). It serves the certificate of a `kubernetes.io/tls` Secret: one the caller names, for
 example from cert-manager, or else a self-signed one made with pulumi-tls, which clients
-reject unless they pin it. Towards the cells it speaks TLS to the `edge` listener of each
-cell's public service. The local region's router comes from the same generator and speaks
-plain HTTP on loopback, so these additions are made here, for clusters only.
+reject unless they pin it. Towards the cells, every cell's cluster speaks TLS to the `edge`
+listener of that cell's public service. The local region's router comes from the same
+generator and speaks plain HTTP on loopback, so these additions are made here, for
+clusters only.
 """
 
 import copy
@@ -15,7 +16,7 @@ import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
 from components.kubernetes.mtls import DOWNSTREAM_TLS, TLS_TRANSPORT, UPSTREAM_TLS
-from components.sidecar.envoy_router import CELLS_CLUSTER
+from components.sidecar.envoy_router import CELL_CLUSTER_PREFIX
 
 TLS_DIRECTORY = "/etc/router-tls"
 TLS_PARAMS = {"tls_minimum_protocol_version": "TLSv1_2"}
@@ -87,11 +88,18 @@ def with_tls(bootstrap: dict) -> dict:
                     },
                 },
             }
-    (cells,) = [c for c in resources["clusters"] if c["name"] == CELLS_CLUSTER]
-    # NOTE: the router has no SPIFFE identity and no trust bundle of the cells' trust
-    # domains, so it encrypts but neither verifies the cells' certificates nor presents one.
-    cells["transport_socket"] = {
-        "name": TLS_TRANSPORT,
-        "typed_config": {"@type": UPSTREAM_TLS, "common_tls_context": {"tls_params": TLS_PARAMS}},
-    }
+    cell_clusters = [c for c in resources["clusters"] if c["name"].startswith(CELL_CLUSTER_PREFIX)]
+    if not cell_clusters:
+        raise ValueError("the router bootstrap has no cell cluster to secure with TLS")
+    for cluster in cell_clusters:
+        # NOTE: the router has no SPIFFE identity and no trust bundle of the cells' trust
+        # domains, so it encrypts but neither verifies the cells' certificates nor presents
+        # one.
+        cluster["transport_socket"] = {
+            "name": TLS_TRANSPORT,
+            "typed_config": {
+                "@type": UPSTREAM_TLS,
+                "common_tls_context": {"tls_params": TLS_PARAMS},
+            },
+        }
     return config

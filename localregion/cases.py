@@ -7,7 +7,7 @@ serve it. Cases address eu-1 and us-1, which every region has (see cell_layout).
 
 from dataclasses import dataclass, field
 
-from localregion.ring import cell_for_user
+from components.sidecar.cell_assignment import cell_for_user
 
 # Header that carries the case number, so that a decision log entry can be matched to
 # the case that caused it.

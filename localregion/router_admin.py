@@ -2,14 +2,15 @@
 
 import httpx
 
-CELLS_CLUSTER = "cells"
+from components.sidecar.envoy_router import CELL_CLUSTER_PREFIX
 
 
 def cell_health(admin_url: str) -> dict[str, bool]:
-    """Return, per cell name, whether the router has the cell on its ring now.
+    """Return, per cell name, whether the router serves the cell's users now.
 
-    A cell is on the ring when its last active health checks passed and outlier
-    detection has not ejected it. An unreachable admin interface gives {}.
+    The router has one cluster per cell with the cell as its only host. A cell is served
+    when its last active health checks passed and outlier detection has not ejected it.
+    An unreachable admin interface gives {}.
     """
     try:
         response = httpx.get(f"{admin_url}/clusters?format=json", timeout=2.0, trust_env=False)
@@ -18,16 +19,18 @@ def cell_health(admin_url: str) -> dict[str, bool]:
         return {}
     health: dict[str, bool] = {}
     for cluster in statuses:
-        if cluster.get("name") != CELLS_CLUSTER:
+        name = cluster.get("name", "")
+        if not name.startswith(CELL_CLUSTER_PREFIX):
             continue
-        for host in cluster.get("host_statuses", []):
-            status = host.get("health_status", {})
-            # Every other member of health_status is a failure flag, e.g.
-            # failed_active_health_check or failed_outlier_check.
-            failures = [
-                key for key, value in status.items() if key != "eds_health_status" and value
-            ]
-            health[host.get("hostname", "")] = (
-                status.get("eds_health_status") == "HEALTHY" and not failures
-            )
+        hosts = cluster.get("host_statuses", [])
+        cell = name.removeprefix(CELL_CLUSTER_PREFIX)
+        health[cell] = bool(hosts) and all(_is_healthy(host) for host in hosts)
     return health
+
+
+def _is_healthy(host: dict) -> bool:
+    status = host.get("health_status", {})
+    # Every other member of health_status is a failure flag, e.g.
+    # failed_active_health_check or failed_outlier_check.
+    failures = [key for key, value in status.items() if key != "eds_health_status" and value]
+    return status.get("eds_health_status") == "HEALTHY" and not failures

@@ -1,24 +1,30 @@
 """The router Envoy that assigns each user to one cell.
 
-It contains no business logic. A consistent hash of the user id picks the cell's sidecar,
-and active health checks and outlier detection take a failing cell out of the ring.
+It contains no business logic. Its Lua filter (components.sidecar.router_lua) checks the
+request and computes the user's cell by rendezvous hashing of the user id over all
+configured cells, and the route table sends the request to that cell's cluster. The
+assignment does not depend on health: active health checks and outlier detection only
+decide whether a cell is served. While a cell's only host is out, the router returns 503
+at once to its users, with a JSON error naming the cell, and sends them nowhere else,
+because cells share no data.
 
-NOTE: when a cell leaves the ring, Envoy (1.40) rebuilds the ring with more entries per
-remaining cell, so besides the failed cell's users about 12% of the other cells' users
-move too (localregion.ring models this; 3 or 5 cells, 1024 entries). Cells share no data,
-so a moved user reaches a cell without their data until the failed cell returns.
-
-Before any cell sees a request, a Lua filter rejects it with a JSON error when its path,
-query string included, is longer than max_path_bytes (414), or when the user-id header is
-repeated, contains a comma, is missing or is empty (400). So a user id is one non-empty
-header value without a comma. The cells' health path alone may come without a user id.
+A request without a user id, a repeated one or one with a comma gets 400, and a path,
+query string included, longer than max_path_bytes gets 414, before it reaches any cell. The
+cells' health path alone may come without a user id. It then goes to the first healthy
+cell in the order of the spec, so a load balancer's probe of the router succeeds while
+any cell serves.
 """
 
-import json
 from dataclasses import dataclass
 
 from components.sidecar import envoy_common as common
 from components.sidecar.errors import SpecError
+from components.sidecar.router_lua import (
+    CELL_HEADER,
+    CELL_METADATA_KEY,
+    CELL_METADATA_NAMESPACE,
+    request_filter,
+)
 from components.sidecar.validation import (
     check_absolute_path,
     check_host,
@@ -27,12 +33,16 @@ from components.sidecar.validation import (
     check_port,
 )
 
-CELLS_CLUSTER = "cells"
-LUA_FILTER = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
-PREVIOUS_HOSTS_PREDICATE = (
-    "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"
-)
+CELL_CLUSTER_PREFIX = "cell-"
+# Aggregate of every cell's cluster, for the health path without a user id.
+ANY_CELL_CLUSTER = "cells"
+AGGREGATE_CLUSTER = "type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig"
 _HEADER_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def cell_cluster_name(cell_name: str) -> str:
+    """Return the name of the router's cluster of one cell."""
+    return CELL_CLUSTER_PREFIX + cell_name
 
 
 @dataclass(frozen=True)
@@ -58,19 +68,17 @@ class RouterSpec:
     listen_port: int
     admin_port: int
     listen_address: str = "127.0.0.1"
+    # Header with the user id, whose hash picks the user's cell.
     hash_header: str = "x-user-id"
     health_check_path: str = "/healthz"
     health_check_interval_ms: int = 2_000
     health_check_timeout_ms: int = 1_000
     unhealthy_threshold: int = 2
     healthy_threshold: int = 1
-    # Outlier detection: a cell answering this many 5xx in a row leaves the ring for a while.
+    # Outlier detection: a cell returning this many 5xx in a row is out for a while.
     consecutive_5xx: int = 5
     base_ejection_time_ms: int = 30_000
-    max_ejection_percent: int = 50
     route_timeout_ms: int = 15_000
-    # The ring has at least this many entries; more entries spread users more evenly.
-    minimum_ring_size: int = 1024
     access_log_path: str | None = None
     # Longer paths, query string included, get 414 from the router.
     max_path_bytes: int = 4_096
@@ -97,12 +105,13 @@ class RouterSpec:
             not isinstance(self.hash_header, str)
             or not self.hash_header
             or not set(self.hash_header) <= _HEADER_NAME_CHARS
+            or self.hash_header == CELL_HEADER
         ):
             raise SpecError(
                 name,
                 "hash_header",
                 self.hash_header,
-                "a lower-case header name such as 'x-user-id'",
+                f"a lower-case header name other than '{CELL_HEADER}', such as 'x-user-id'",
             )
         if not isinstance(self.health_check_path, str) or not self.health_check_path.startswith(
             "/"
@@ -127,9 +136,7 @@ class RouterSpec:
         check_int_range(
             name, "base_ejection_time_ms", self.base_ejection_time_ms, 100, 3_600_000, "ms"
         )
-        check_int_range(name, "max_ejection_percent", self.max_ejection_percent, 0, 100, "percent")
         check_int_range(name, "route_timeout_ms", self.route_timeout_ms, 100, 300_000, "ms")
-        check_int_range(name, "minimum_ring_size", self.minimum_ring_size, 1, 8_388_608, "entries")
         check_int_range(name, "max_path_bytes", self.max_path_bytes, 64, 32_768, "bytes")
         if self.access_log_path is not None:
             check_absolute_path(name, "access_log_path", self.access_log_path)
@@ -142,101 +149,91 @@ def router_bootstrap(spec: RouterSpec) -> dict:
         "admin": common.admin(spec.admin_port),
         "static_resources": {
             "listeners": [_listener(spec)],
-            "clusters": [_cells_cluster(spec)],
-        },
-    }
-
-
-def _request_checks(spec: RouterSpec) -> dict:
-    """Return the Lua filter that rejects a request before the ring hash picks a cell.
-
-    Route header matchers test each value of a repeated header on its own, so they cannot
-    see a repeated user id, and the Lua filter counts the values instead.
-    """
-    code = _REQUEST_CHECKS_LUA
-    for name, value in {
-        "HEADER": spec.hash_header,
-        "HEALTH_PATH": spec.health_check_path,
-        "MAX_PATH_BYTES": str(spec.max_path_bytes),
-        "TOO_LONG_BODY": _error_body(f"request path longer than {spec.max_path_bytes} bytes"),
-        "REPEATED_BODY": _error_body(
-            f"header {spec.hash_header} is repeated or contains a comma; "
-            "send it once, without a comma"
-        ),
-        "MISSING_BODY": _error_body(f"missing header {spec.hash_header}; send the user id in it"),
-    }.items():
-        code = code.replace(f"@{name}@", _lua_string(value))
-    return {
-        "name": "envoy.filters.http.lua",
-        "typed_config": {"@type": LUA_FILTER, "default_source_code": {"inline_string": code}},
-    }
-
-
-def _error_body(message: str) -> str:
-    return json.dumps({"error": message})
-
-
-def _lua_string(value: str) -> str:
-    # Decimal escapes for quotes, backslashes and anything outside printable ASCII, so no
-    # spec value can end the Lua string early.
-    characters = (
-        c if c.isascii() and c.isprintable() and c not in '"\\' else f"\\{ord(c):03d}"
-        for c in value
-    )
-    return '"' + "".join(characters) + '"'
-
-
-# A user id is one header value, not empty and without a comma: a comma would make one
-# value look like the list that HTTP makes of a repeated header. The path limit counts
-# the query string too. The cells' health path needs no user id.
-_REQUEST_CHECKS_LUA = """
-local header = @HEADER@
-local health_path = @HEALTH_PATH@
-local max_path_bytes = tonumber(@MAX_PATH_BYTES@)
-
-local function reject(handle, status, body)
-  handle:respond({[":status"] = status, ["content-type"] = "application/json"}, body)
-end
-
-function envoy_on_request(handle)
-  local headers = handle:headers()
-  local path = headers:get(":path") or ""
-  if #path > max_path_bytes then
-    return reject(handle, "414", @TOO_LONG_BODY@)
-  end
-  local count = headers:getNumValues(header)
-  local route_path = string.match(path, "^[^?]*")
-  if count == 0 and route_path == health_path then
-    return
-  end
-  if count > 1 or (count == 1 and string.find(headers:get(header), ",", 1, true)) then
-    return reject(handle, "400", @REPEATED_BODY@)
-  end
-  if count == 0 or headers:get(header) == "" then
-    return reject(handle, "400", @MISSING_BODY@)
-  end
-end
-"""
-
-
-def _cells_route(spec: RouterSpec) -> dict:
-    return {
-        "cluster": CELLS_CLUSTER,
-        "timeout": common.duration(spec.route_timeout_ms),
-        "hash_policy": [{"header": {"header_name": spec.hash_header}}],
-        # A connection refused by a cell is retried once on the next cell of the ring.
-        # Nothing else is retried, so a write is never sent to two cells.
-        "retry_policy": {
-            "retry_on": "connect-failure",
-            "num_retries": 1,
-            "retry_host_predicate": [
-                {
-                    "name": "envoy.retry_host_predicates.previous_hosts",
-                    "typed_config": {"@type": PREVIOUS_HOSTS_PREDICATE},
-                }
+            "clusters": [
+                *(_cell_cluster(spec, cell) for cell in spec.cells),
+                _any_cell_cluster(spec),
             ],
-            "host_selection_retry_max_attempts": 3,
         },
+    }
+
+
+def _routes(spec: RouterSpec) -> list[dict]:
+    timeout = common.duration(spec.route_timeout_ms)
+    # No retry policy, and each cell's cluster has one host, so a request never reaches a
+    # second cell.
+    cell_routes = [
+        {
+            "name": cell_cluster_name(cell.name),
+            "match": {
+                "prefix": "/",
+                "headers": [{"name": CELL_HEADER, "string_match": {"exact": cell.name}}],
+            },
+            "route": {"cluster": cell_cluster_name(cell.name), "timeout": timeout},
+            "request_headers_to_remove": [CELL_HEADER],
+        }
+        for cell in spec.cells
+    ]
+    health_route = {
+        "name": "health",
+        "match": {"path": spec.health_check_path},
+        "route": {"cluster": ANY_CELL_CLUSTER, "timeout": timeout},
+    }
+    # Reached only by a request that the Lua filter let through without naming a cell, which
+    # it does for no valid request. Such a request goes to no cell at all.
+    no_cell_route = {
+        "name": "no-cell",
+        "match": {"prefix": "/"},
+        "direct_response": {
+            "status": 500,
+            "body": {"inline_string": '{"error": "the router assigned no cell to the request"}'},
+        },
+        "response_headers_to_add": [
+            {
+                "header": {"key": "content-type", "value": "application/json"},
+                "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+            }
+        ],
+    }
+    return [*cell_routes, health_route, no_cell_route]
+
+
+def _local_replies() -> dict:
+    cell = f"%DYNAMIC_METADATA({CELL_METADATA_NAMESPACE}:{CELL_METADATA_KEY})%"
+    no_healthy_host = {"response_flag_filter": {"flags": ["UH"]}}
+    return {
+        "mappers": [
+            {
+                "filter": {
+                    "and_filter": {
+                        "filters": [
+                            no_healthy_host,
+                            {
+                                "metadata_filter": {
+                                    "matcher": {
+                                        "filter": CELL_METADATA_NAMESPACE,
+                                        "path": [{"key": CELL_METADATA_KEY}],
+                                        "value": {"present_match": True},
+                                    }
+                                }
+                            },
+                        ]
+                    }
+                },
+                "body_format_override": {
+                    "json_format": {
+                        "error": f"cell {cell} is unavailable: it fails the router's health "
+                        "checks; retry later",
+                        "cell": cell,
+                    }
+                },
+            },
+            {
+                "filter": no_healthy_host,
+                "body_format_override": {
+                    "json_format": {"error": "no cell is available; retry later"}
+                },
+            },
+        ]
     }
 
 
@@ -248,15 +245,18 @@ def _listener(spec: RouterSpec) -> dict:
         "access_log": common.access_log(spec.access_log_path),
         "route_config": {
             "name": "cells",
-            "virtual_hosts": [
-                {
-                    "name": "cells",
-                    "domains": ["*"],
-                    "routes": [{"match": {"prefix": "/"}, "route": _cells_route(spec)}],
-                }
-            ],
+            "virtual_hosts": [{"name": "cells", "domains": ["*"], "routes": _routes(spec)}],
         },
-        "http_filters": [_request_checks(spec), common.router_filter()],
+        "local_reply_config": _local_replies(),
+        "http_filters": [
+            request_filter(
+                [cell.name for cell in spec.cells],
+                spec.hash_header,
+                spec.health_check_path,
+                spec.max_path_bytes,
+            ),
+            common.router_filter(),
+        ],
     }
     return {
         "name": "router",
@@ -274,13 +274,15 @@ def _listener(spec: RouterSpec) -> dict:
     }
 
 
-def _cells_cluster(spec: RouterSpec) -> dict:
+def _cell_cluster(spec: RouterSpec, cell: RouterCell) -> dict:
+    name = cell_cluster_name(cell.name)
     return {
-        "name": CELLS_CLUSTER,
-        "type": common.discovery_type([cell.host for cell in spec.cells]),
+        "name": name,
+        "type": common.discovery_type([cell.host]),
         "connect_timeout": "1s",
-        "lb_policy": "RING_HASH",
-        "ring_hash_lb_config": {"minimum_ring_size": spec.minimum_ring_size},
+        # The cluster's only host is the cell. Without a healthy host Envoy would route to
+        # it anyway (panic routing), so a threshold of 0 makes it return 503 at once.
+        "common_lb_config": {"healthy_panic_threshold": {"value": 0}},
         "health_checks": [
             {
                 "timeout": common.duration(spec.health_check_timeout_ms),
@@ -297,22 +299,40 @@ def _cells_cluster(spec: RouterSpec) -> dict:
             "consecutive_5xx": spec.consecutive_5xx,
             "interval": "5s",
             "base_ejection_time": common.duration(spec.base_ejection_time_ms),
-            "max_ejection_percent": spec.max_ejection_percent,
+            # The percentage counts the hosts of this cluster, and its one host may go,
+            # so no limit on how many cells are out at once can be set here.
+            "max_ejection_percent": 100,
         },
         "load_assignment": {
-            "cluster_name": CELLS_CLUSTER,
-            "endpoints": [{"lb_endpoints": [_cell_endpoint(cell) for cell in spec.cells]}],
+            "cluster_name": name,
+            "endpoints": [
+                {
+                    "lb_endpoints": [
+                        {
+                            "endpoint": {
+                                "address": common.socket_address(cell.host, cell.port),
+                                "hostname": cell.name,
+                            }
+                        }
+                    ]
+                }
+            ],
         },
     }
 
 
-def _cell_endpoint(cell: RouterCell) -> dict:
-    # The ring is keyed by cell name, not address, so a user keeps their cell when the
-    # cell's sidecar moves to another address.
+def _any_cell_cluster(spec: RouterSpec) -> dict:
+    # An aggregate cluster tries its clusters in order and uses the first with a healthy
+    # host, with the health checks of the cells' own clusters.
     return {
-        "endpoint": {
-            "address": common.socket_address(cell.host, cell.port),
-            "hostname": cell.name,
+        "name": ANY_CELL_CLUSTER,
+        "connect_timeout": "1s",
+        "lb_policy": "CLUSTER_PROVIDED",
+        "cluster_type": {
+            "name": "envoy.clusters.aggregate",
+            "typed_config": {
+                "@type": AGGREGATE_CLUSTER,
+                "clusters": [cell_cluster_name(cell.name) for cell in spec.cells],
+            },
         },
-        "metadata": {"filter_metadata": {"envoy.lb": {"hash_key": cell.name}}},
     }

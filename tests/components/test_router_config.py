@@ -42,20 +42,37 @@ def tls_secret(recording):
 
 def test_router_sends_to_every_cell_over_tls(bootstrap_text):
     clusters = yaml.safe_load(bootstrap_text)["static_resources"]["clusters"]
-    (cells,) = [c for c in clusters if c["name"] == "cells"]
-    hosts = [
-        endpoint["endpoint"]["address"]["socket_address"]
-        for endpoint in cells["load_assignment"]["endpoints"][0]["lb_endpoints"]
+    cell_clusters = [c for c in clusters if c["name"].startswith("cell-")]
+    assert [c["name"] for c in cell_clusters] == [
+        "cell-cell-1",
+        "cell-cell-2",
+        "cell-cell-3",
+        "cell-cell-4",
     ]
-    assert len(hosts) == 4
-    for host in hosts:
+    for cluster in cell_clusters:
+        (endpoint,) = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
+        host = endpoint["endpoint"]["address"]["socket_address"]
         assert host["address"].endswith(".elb.us-east-1.amazonaws.com")
         assert host["port_value"] == 443
-    socket = cells["transport_socket"]
-    assert socket["name"] == "envoy.transport_sockets.tls"
-    assert socket["typed_config"]["common_tls_context"]["tls_params"] == {
-        "tls_minimum_protocol_version": "TLSv1_2"
-    }
+        socket = cluster["transport_socket"]
+        assert socket["name"] == "envoy.transport_sockets.tls"
+        assert socket["typed_config"]["common_tls_context"]["tls_params"] == {
+            "tls_minimum_protocol_version": "TLSv1_2"
+        }
+
+
+def test_any_cell_cluster_has_no_hosts_of_its_own(bootstrap_text):
+    clusters = yaml.safe_load(bootstrap_text)["static_resources"]["clusters"]
+    (any_cell,) = [c for c in clusters if c["name"] == "cells"]
+
+    assert "load_assignment" not in any_cell
+    assert "transport_socket" not in any_cell
+    assert any_cell["cluster_type"]["typed_config"]["clusters"] == [
+        "cell-cell-1",
+        "cell-cell-2",
+        "cell-cell-3",
+        "cell-cell-4",
+    ]
 
 
 def test_router_listener_serves_tls(bootstrap_text):

@@ -1,8 +1,9 @@
-"""The router bootstrap: one ring of all cells, keyed by the user id."""
+"""The router bootstrap: one cluster and one route per cell, picked by the user id."""
 
 import pytest
 
 from components.sidecar import RouterCell, RouterSpec, SpecError, router_bootstrap
+from components.sidecar.cell_assignment import fnv1a32
 
 
 def make_spec(cell_count: int = 3, **overrides) -> RouterSpec:
@@ -18,49 +19,114 @@ def make_spec(cell_count: int = 3, **overrides) -> RouterSpec:
     return RouterSpec(**fields)
 
 
-def cells_cluster(config: dict) -> dict:
-    return config["static_resources"]["clusters"][0]
+def clusters(config: dict) -> dict[str, dict]:
+    return {cluster["name"]: cluster for cluster in config["static_resources"]["clusters"]}
 
 
-def route(config: dict) -> dict:
+def routes(config: dict) -> list[dict]:
     listener = config["static_resources"]["listeners"][0]
     manager = listener["filter_chains"][0]["filters"][0]["typed_config"]
-    return manager["route_config"]["virtual_hosts"][0]["routes"][0]
+    return manager["route_config"]["virtual_hosts"][0]["routes"]
 
 
-def test_one_cluster_holds_every_cell():
-    cluster = cells_cluster(router_bootstrap(make_spec(5)))
-    endpoints = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
+def connection_manager(config: dict) -> dict:
+    listener = config["static_resources"]["listeners"][0]
+    return listener["filter_chains"][0]["filters"][0]["typed_config"]
 
-    assert [e["endpoint"]["hostname"] for e in endpoints] == [f"cell-{i}" for i in range(5)]
-    assert [e["endpoint"]["address"]["socket_address"]["port_value"] for e in endpoints] == [
-        10001,
-        10011,
-        10021,
-        10031,
-        10041,
+
+def test_one_cluster_per_cell():
+    config = router_bootstrap(make_spec(3))
+    by_name = clusters(config)
+
+    assert list(by_name) == ["cell-cell-0", "cell-cell-1", "cell-cell-2", "cells"]
+    for index in range(3):
+        endpoints = by_name[f"cell-cell-{index}"]["load_assignment"]["endpoints"]
+        assert endpoints == [
+            {
+                "lb_endpoints": [
+                    {
+                        "endpoint": {
+                            "address": {
+                                "socket_address": {
+                                    "address": "127.0.0.1",
+                                    "port_value": 10001 + 10 * index,
+                                }
+                            },
+                            "hostname": f"cell-{index}",
+                        }
+                    }
+                ]
+            }
+        ]
+
+
+def test_cell_without_healthy_host_gets_no_panic_routing():
+    for name, cluster in clusters(router_bootstrap(make_spec(2))).items():
+        if name == "cells":
+            continue
+        assert cluster["common_lb_config"] == {"healthy_panic_threshold": {"value": 0}}
+        assert "lb_policy" not in cluster
+
+
+def test_one_route_per_cell_on_cell_header():
+    cell_routes = routes(router_bootstrap(make_spec(2)))[:2]
+
+    assert cell_routes == [
+        {
+            "name": f"cell-cell-{index}",
+            "match": {
+                "prefix": "/",
+                "headers": [{"name": "x-router-cell", "string_match": {"exact": f"cell-{index}"}}],
+            },
+            "route": {"cluster": f"cell-cell-{index}", "timeout": "15.000s"},
+            "request_headers_to_remove": ["x-router-cell"],
+        }
+        for index in range(2)
     ]
 
 
-def test_ring_hash_on_user_id_header():
-    config = router_bootstrap(make_spec())
+def test_health_path_without_cell_goes_to_any_cell():
+    config = router_bootstrap(make_spec(2))
+    health = routes(config)[2]
 
-    assert cells_cluster(config)["lb_policy"] == "RING_HASH"
-    assert route(config)["route"]["hash_policy"] == [{"header": {"header_name": "x-user-id"}}]
-
-
-def test_ring_is_keyed_by_cell_name():
-    cluster = cells_cluster(router_bootstrap(make_spec(2)))
-    endpoints = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
-
-    assert [e["metadata"]["filter_metadata"]["envoy.lb"]["hash_key"] for e in endpoints] == [
-        "cell-0",
-        "cell-1",
+    assert health == {
+        "name": "health",
+        "match": {"path": "/healthz"},
+        "route": {"cluster": "cells", "timeout": "15.000s"},
+    }
+    assert clusters(config)["cells"]["cluster_type"]["typed_config"]["clusters"] == [
+        "cell-cell-0",
+        "cell-cell-1",
     ]
+
+
+def test_request_without_cell_gets_error_not_cell():
+    last = routes(router_bootstrap(make_spec()))[-1]
+
+    assert last["match"] == {"prefix": "/"}
+    assert "route" not in last
+    assert last["direct_response"] == {
+        "status": 500,
+        "body": {"inline_string": '{"error": "the router assigned no cell to the request"}'},
+    }
+
+
+def test_no_route_retries():
+    for entry in routes(router_bootstrap(make_spec())):
+        assert "retry_policy" not in entry.get("route", {})
+
+
+def test_unavailable_cell_reply_names_cell():
+    mappers = connection_manager(router_bootstrap(make_spec()))["local_reply_config"]["mappers"]
+
+    assert mappers[0]["body_format_override"]["json_format"]["cell"] == (
+        "%DYNAMIC_METADATA(cellarch.router:cell)%"
+    )
+    assert mappers[1]["filter"] == {"response_flag_filter": {"flags": ["UH"]}}
 
 
 def test_active_health_check_on_healthz():
-    check = cells_cluster(router_bootstrap(make_spec()))["health_checks"][0]
+    check = clusters(router_bootstrap(make_spec()))["cell-cell-0"]["health_checks"][0]
 
     assert check == {
         "timeout": "1.000s",
@@ -73,21 +139,15 @@ def test_active_health_check_on_healthz():
 
 
 def test_outlier_detection_ejects_after_5xx():
-    outlier = cells_cluster(router_bootstrap(make_spec(consecutive_5xx=3)))["outlier_detection"]
+    config = router_bootstrap(make_spec(consecutive_5xx=3))
+    outlier = clusters(config)["cell-cell-1"]["outlier_detection"]
 
     assert outlier == {
         "consecutive_5xx": 3,
         "interval": "5s",
         "base_ejection_time": "30.000s",
-        "max_ejection_percent": 50,
+        "max_ejection_percent": 100,
     }
-
-
-def test_only_connect_failures_are_retried():
-    policy = route(router_bootstrap(make_spec()))["route"]["retry_policy"]
-
-    assert policy["retry_on"] == "connect-failure"
-    assert policy["num_retries"] == 1
 
 
 def test_request_checks_run_before_routing():
@@ -96,8 +156,18 @@ def test_request_checks_run_before_routing():
     code = filters[0]["typed_config"]["default_source_code"]["inline_string"]
 
     assert [f["name"] for f in filters] == ["envoy.filters.http.lua", "envoy.filters.http.router"]
-    assert 'local header = "x-user-id"' in code
-    assert 'local max_path_bytes = tonumber("2048")' in code
+    assert 'local user_header = "x-user-id"' in code
+    assert "local max_path_bytes = 2048" in code
+
+
+def test_lua_filter_holds_cells_sorted_with_seeds():
+    cells = (RouterCell("us-1", "127.0.0.1", 10001), RouterCell("eu-1", "127.0.0.1", 10002))
+    listener = router_bootstrap(make_spec(cells=cells))["static_resources"]["listeners"][0]
+    filters = listener["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"]
+    code = filters[0]["typed_config"]["default_source_code"]["inline_string"]
+
+    # The seeds are the FNV-1a hashes of the names, as in cell_assignment.cell_seed.
+    assert f'{{"eu-1", {fnv1a32(b"eu-1")}}},\n  {{"us-1", {fnv1a32(b"us-1")}}},' in code
 
 
 def test_listener_and_admin_on_loopback():
@@ -114,11 +184,11 @@ def test_listener_and_admin_on_loopback():
 def test_dns_cell_hosts_use_strict_dns():
     cells = (RouterCell("cell-0", "cell-0.cells.svc.cluster.local", 8080),)
 
-    assert cells_cluster(router_bootstrap(make_spec(cells=cells)))["type"] == "STRICT_DNS"
+    assert clusters(router_bootstrap(make_spec(cells=cells)))["cell-cell-0"]["type"] == "STRICT_DNS"
 
 
 def test_ip_cell_hosts_use_static():
-    assert cells_cluster(router_bootstrap(make_spec()))["type"] == "STATIC"
+    assert clusters(router_bootstrap(make_spec()))["cell-cell-0"]["type"] == "STATIC"
 
 
 @pytest.mark.parametrize(
@@ -138,7 +208,12 @@ def test_ip_cell_hosts_use_static():
             "RouterSpec.health_check_timeout_ms: invalid value 5000; expected an integer from "
             "10 to 2000 (ms, at most the interval)",
         ),
-        ({"max_ejection_percent": 101}, "RouterSpec.max_ejection_percent: invalid value 101"),
+        (
+            {"hash_header": "x-router-cell"},
+            "RouterSpec.hash_header: invalid value 'x-router-cell'; expected a lower-case header "
+            "name other than 'x-router-cell'",
+        ),
+        ({"consecutive_5xx": 0}, "RouterSpec.consecutive_5xx: invalid value 0"),
         (
             {"max_path_bytes": 10},
             "RouterSpec.max_path_bytes: invalid value 10; expected an integer from 64 to 32768",

@@ -3,6 +3,7 @@
 import httpx
 import pytest
 
+from components.sidecar.cell_assignment import cell_for_user
 from localregion.cases import CASE_HEADER, standard_cases
 from localregion.check import case_headers, run_case
 from localregion.decisions import (
@@ -11,7 +12,6 @@ from localregion.decisions import (
     read_decisions,
 )
 from localregion.readiness import Deadline, wait_until
-from localregion.ring import cell_for_user
 
 pytestmark = pytest.mark.local_region
 

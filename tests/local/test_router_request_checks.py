@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from components.sidecar import RouterCell, RouterSpec, router_bootstrap, write_yaml
+from components.sidecar.cell_assignment import cell_for_user
 from localregion.ports import plan_ports
 from localregion.readiness import Deadline, http_status_is, wait_until
-from localregion.ring import cell_for_user
 from localregion.supervisor import Supervisor
 
 ENVOY = str(Path(__file__).resolve().parents[2] / ".tools" / "bin" / "envoy")

@@ -1,7 +1,7 @@
-"""The router Envoy sends each user to the cell that the ring-hash prediction names.
+"""The router Envoy sends each user to the cell that cell_assignment names, healthy or not.
 
 The router runs in front of three sample services directly (no sidecar or agent), so
-this checks the generated router configuration and localregion.ring on their own.
+this checks the generated router configuration and its Lua filter on their own.
 """
 
 import sys
@@ -11,15 +11,16 @@ import httpx
 import pytest
 
 from components.sidecar import RouterCell, RouterSpec, router_bootstrap, write_yaml
+from components.sidecar.cell_assignment import cell_for_user
 from localregion.ports import plan_ports
 from localregion.readiness import Deadline, http_status_is, wait_until
-from localregion.ring import cell_for_user
 from localregion.router_admin import cell_health
 from localregion.supervisor import Supervisor
 
 ENVOY = str(Path(__file__).resolve().parents[2] / ".tools" / "bin" / "envoy")
 CELLS = ["eu-1", "us-1", "us-2"]
-USERS = [f"user-{i}" for i in range(60)]
+# More than 200 ids, and some with characters that are not letters or digits.
+USERS = [f"user-{i}" for i in range(240)] + ["a", "alice@example.com", "x" * 200, "~!$%&*+"]
 
 
 @pytest.fixture(scope="module")
@@ -101,73 +102,121 @@ def routes(router_url: str, user: str) -> bool:
     return response.status_code == 200
 
 
-def served_by(router_url: str, user: str) -> str:
-    response = httpx.get(f"{router_url}/healthz", headers={"x-user-id": user}, trust_env=False)
+@pytest.fixture(scope="module")
+def client():
+    with httpx.Client(timeout=5.0, trust_env=False) as session:
+        yield session
+
+
+def get(client: httpx.Client, router_url: str, user: str | None, **headers: str) -> httpx.Response:
+    if user is not None:
+        headers["x-user-id"] = user
+    return client.get(f"{router_url}/healthz", headers=headers)
+
+
+def served_by(client: httpx.Client, router_url: str, user: str) -> str:
+    response = get(client, router_url, user)
     assert response.status_code == 200
     return response.headers["x-cell"]
 
 
-def test_router_matches_ring_prediction(router):
+def start_service(supervisor, ports, name: str) -> None:
+    supervisor.start(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "localregion.service",
+            "--cell",
+            name,
+            "--port",
+            str(ports[name].service),
+            "--database",
+            str(supervisor.log_dir.parent / f"{name}.db"),
+        ],
+    )
+
+
+def test_router_matches_cell_assignment(router, client):
     router_url, _, _ = router
 
-    actual = {user: served_by(router_url, user) for user in USERS}
+    actual = {user: served_by(client, router_url, user) for user in USERS}
 
+    assert len(actual) >= 200
     assert actual == {user: cell_for_user(user, CELLS) for user in USERS}
 
 
-def test_same_user_always_same_cell(router):
+def test_same_user_always_same_cell(router, client):
     router_url, _, _ = router
 
-    cells = {served_by(router_url, "user-42") for _ in range(10)}
+    cells = {served_by(client, router_url, "user-42") for _ in range(10)}
 
     assert cells == {cell_for_user("user-42", CELLS)}
 
 
-def test_users_spread_over_every_cell(router):
+def test_users_spread_over_every_cell(router, client):
     router_url, _, _ = router
 
-    assert {served_by(router_url, user) for user in USERS} == set(CELLS)
+    assert {served_by(client, router_url, user) for user in USERS} == set(CELLS)
 
 
-def test_stopped_cell_leaves_ring_as_predicted(router):
+def test_client_cannot_choose_cell(router, client):
+    router_url, _, _ = router
+    assigned = cell_for_user("user-42", CELLS)
+    other = next(cell for cell in CELLS if cell != assigned)
+
+    response = get(client, router_url, "user-42", **{"x-router-cell": other})
+
+    assert response.status_code == 200
+    assert response.headers["x-cell"] == assigned
+
+
+def test_health_path_without_user_goes_to_first_cell(router, client):
+    router_url, _, _ = router
+
+    response = get(client, router_url, None, **{"x-router-cell": "us-2"})
+
+    assert response.status_code == 200
+    assert response.headers["x-cell"] == "eu-1"
+
+
+def test_stopped_cell_moves_no_user(router, client):
     router_url, supervisor, ports = router
     admin_url = f"http://127.0.0.1:{ports['admin']}"
-    before = {user: served_by(router_url, user) for user in USERS}
-    survivors = ["eu-1", "us-1"]
-    supervisor.stop("us-2")
+    stopped_users = [user for user in USERS if cell_for_user(user, CELLS) == "eu-1"]
+    other_users = [user for user in USERS if cell_for_user(user, CELLS) != "eu-1"]
+    supervisor.stop("eu-1")
     try:
         wait_until(
-            lambda: cell_health(admin_url) == {"eu-1": True, "us-1": True, "us-2": False},
-            "router to take us-2 off its ring",
+            lambda: cell_health(admin_url) == {"eu-1": False, "us-1": True, "us-2": True},
+            "router to take eu-1 out",
             Deadline(30),
         )
 
-        after = {user: served_by(router_url, user) for user in USERS}
+        others = {user: served_by(client, router_url, user) for user in other_users}
+        refused = [get(client, router_url, user) for user in stopped_users]
+        health = get(client, router_url, None)
     finally:
-        supervisor.start(
-            "us-2",
-            [
-                sys.executable,
-                "-m",
-                "localregion.service",
-                "--cell",
-                "us-2",
-                "--port",
-                str(ports["us-2"].service),
-                "--database",
-                str(supervisor.log_dir.parent / "us-2.db"),
-            ],
-        )
+        start_service(supervisor, ports, "eu-1")
         wait_until(
             lambda: cell_health(admin_url) == dict.fromkeys(CELLS, True),
-            "router to put us-2 back on its ring",
+            "router to serve eu-1 again",
             Deadline(30),
             supervisor=supervisor,
-            process="us-2",
+            process="eu-1",
         )
+    back = {user: served_by(client, router_url, user) for user in stopped_users}
 
-    # Envoy rebuilds the ring with more entries per remaining cell, so besides the users
-    # of us-2 some users of the other cells move too; the prediction models both.
-    assert after == {user: cell_for_user(user, survivors) for user in USERS}
-    assert "us-2" in before.values()
-    assert "us-2" not in after.values()
+    assert len(stopped_users) > 50
+    assert others == {user: cell_for_user(user, CELLS) for user in other_users}
+    assert {response.status_code for response in refused} == {503}
+    assert {response.headers["content-type"] for response in refused} == {"application/json"}
+    assert {"x-cell" in response.headers for response in refused} == {False}
+    assert refused[0].json() == {
+        "error": "cell eu-1 is unavailable: it fails the router's health checks; retry later",
+        "cell": "eu-1",
+    }
+    # The health path without a user id falls back to the next cell in the spec.
+    assert health.status_code == 200
+    assert health.headers["x-cell"] == "us-1"
+    assert back == dict.fromkeys(stopped_users, "eu-1")
