@@ -20,6 +20,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/resolver/wasm"
 	"github.com/open-policy-agent/opa/v1/server"
 	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/topdown/cache"
 	"google.golang.org/genproto/googleapis/rpc/code"
 	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -44,13 +45,21 @@ type authorizer struct {
 
 	manager *plugins.Manager
 	metrics *decisionMetrics
+	// valueCache returns the inter-query value cache for the builtins that the module
+	// calls back into, or nil when there is none yet.
+	valueCache func() cache.InterQueryValueCache
 
 	mutex  sync.RWMutex
 	config *Config
 }
 
 func newAuthorizer(manager *plugins.Manager, cfg *Config) *authorizer {
-	return &authorizer{manager: manager, config: cfg, metrics: newDecisionMetrics(manager)}
+	return &authorizer{
+		manager:    manager,
+		config:     cfg,
+		metrics:    newDecisionMetrics(manager),
+		valueCache: currentValueCache,
+	}
 }
 
 func (a *authorizer) setConfig(cfg *Config) {
@@ -67,12 +76,15 @@ func (a *authorizer) currentConfig() *Config {
 
 // decision is one Check's outcome, as the decision log records it.
 type decision struct {
-	id        string
-	input     map[string]any
-	result    any
-	err       error
-	revisions map[string]server.BundleInfo
-	metrics   metrics.Metrics
+	id    string
+	input map[string]any
+	// inputValue is input as the module received it. OPA's decision log plugin evaluates
+	// its mask and drop policies on it instead of converting input again.
+	inputValue ast.Value
+	result     any
+	err        error
+	revisions  map[string]server.BundleInfo
+	metrics    metrics.Metrics
 }
 
 // Check decides one request with the active bundle's WebAssembly module.
@@ -128,7 +140,16 @@ func (a *authorizer) decide(
 			reasonPolicyUnavailable, current.err), reasonPolicyUnavailable
 	}
 
-	result, err := evaluate(ctx, module, cfg.entrypoint, input, current.metrics)
+	inputValue, err := ast.InterfaceToValue(input)
+	if err != nil {
+		current.err = fmt.Errorf("convert the input document: %w", err)
+		return agentDenial(code.Code_INTERNAL, typev3.StatusCode_Forbidden,
+			reasonPolicyError, current.err), reasonPolicyError
+	}
+	current.inputValue = inputValue
+
+	ctx = withValueCache(ctx, a.valueCache())
+	result, err := evaluate(ctx, module, cfg.entrypoint, inputValue, current.metrics)
 	if err != nil {
 		current.err = err
 		return agentDenial(code.Code_INTERNAL, typev3.StatusCode_Forbidden,
@@ -165,14 +186,10 @@ func evaluate(
 	ctx context.Context,
 	module *wasm.Resolver,
 	entrypoint ast.Ref,
-	input map[string]any,
+	input ast.Value,
 	m metrics.Metrics,
 ) (any, error) {
-	value, err := ast.InterfaceToValue(input)
-	if err != nil {
-		return nil, fmt.Errorf("convert the input document: %w", err)
-	}
-	result, err := module.Eval(ctx, resolver.Input{Ref: entrypoint, Input: ast.NewTerm(value), Metrics: m})
+	result, err := module.Eval(ctx, resolver.Input{Ref: entrypoint, Input: ast.NewTerm(input), Metrics: m})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate %s in WebAssembly: %w", entrypoint, err)
 	}
@@ -278,6 +295,7 @@ func (a *authorizer) logDecision(ctx context.Context, txn storage.Transaction, c
 	if current.input != nil {
 		var input any = current.input
 		info.Input = &input
+		info.InputAST = current.inputValue
 	}
 	if current.result != nil {
 		result := current.result

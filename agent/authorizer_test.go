@@ -34,6 +34,13 @@ func wasmBundle(t *testing.T, module string) *bundle.Bundle {
 	if err := os.WriteFile(filepath.Join(directory, "policy.rego"), []byte(module), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return wasmBundleFromDirectory(t, directory)
+}
+
+// wasmBundleFromDirectory compiles the Rego and data files in directory to a WebAssembly
+// bundle with entrypoint envoy/authz/result.
+func wasmBundleFromDirectory(t testing.TB, directory string) *bundle.Bundle {
+	t.Helper()
 	compiler := compile.New().
 		WithTarget(compile.TargetWasm).
 		WithEntrypoints("envoy/authz/result").

@@ -18,6 +18,7 @@ import (
 )
 
 func main() {
+	registerValueCacheSupport()
 	runtime.RegisterPlugin(PluginName, Factory{})
 
 	if err := cmd.RootCommand.Execute(); err != nil {
