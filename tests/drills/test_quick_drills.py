@@ -122,8 +122,21 @@ def test_faulty_agent_fails_closed(quick_results):
 
 def test_cell_down_affects_only_its_users(quick_results):
     result = quick_results["cell-down"]
+    checks = checks_of(result)
     assert_safe(result)
-    assert checks_of(result)["no user of another cell had a failed request"]["passed"]
+    assert checks["no user of another cell had a failed request"]["passed"]
+    assert checks["no user was served by a cell other than their own"]["passed"]
+    assert figure(result, "requests failed for users of other cells") == 0
+    assert figure(result, "users served by a cell other than their own") == 0
+    assert figure(result, "requests the router sent in panic mode") == 0
+
+
+def test_cell_down_gets_router_503(quick_results):
+    result = quick_results["cell-down"]
+    checks = checks_of(result)
+    assert checks["stopped cell's users got the router's 503 while it was out"]["passed"]
+    assert checks["cell served its users again after its restart"]["passed"]
+    assert figure(result, "router 503 for the stopped cell's users") > 0
 
 
 def test_hostile_requests_never_bypass_a_deny(quick_results):
