@@ -72,7 +72,7 @@ def sidecar_port(region: LocalRegion, cell: str) -> int:
 def users_by_cell(region: LocalRegion, per_cell: int, *, max_users: int = 2000) -> dict[str, list]:
     """Return per_cell user ids per cell, found by asking the router where each one lands.
 
-    The router hashes x-user-id onto the ring of cells, and every service names its cell in
+    The router assigns each x-user-id to one cell, and every service names its cell in
     x-cell, so GET /healthz with a user id shows the cell that user belongs to.
     """
     port = router_port(region)
@@ -109,14 +109,14 @@ def wait_for(
 
 
 def wait_for_cell_on_ring(region: LocalRegion, cell: str, timeout: float = 30) -> float:
-    """Wait until the router has cell back on its ring; return the seconds it took.
+    """Wait until the router serves cell again; return the seconds it took.
 
     A cell whose agent is down fails the router's health checks (its /healthz is denied),
-    so its users go to another cell until its health checks pass again.
+    so the router returns 503 to its users until its health checks pass again.
     """
     return wait_for(
         lambda: region.router_health().get(cell) is True,
-        f"the router to put {cell} back on its ring",
+        f"the router to serve {cell} again",
         timeout,
     )
 

@@ -80,7 +80,7 @@ def write_router_config(
         cells=tuple(RouterCell(cell.name, "127.0.0.1", cell.ports.sidecar) for cell in cells),
         listen_port=listen_port,
         admin_port=admin_port,
-        # Short intervals, so that a stopped cell leaves the ring within a second or two.
+        # Short intervals, so that the router takes a stopped cell out within a second or two.
         health_check_interval_ms=1_000,
         health_check_timeout_ms=500,
         access_log_path=str(directory / "router-access.log"),

@@ -217,7 +217,7 @@ class LocalRegion:
         step("started each cell's Envoy sidecar; /healthz passes through every one")
 
         self._start_router(deadline)
-        step(f"started the router at {self.router_url}; every cell is healthy in its ring")
+        step(f"started the router at {self.router_url}; it serves every cell")
 
     def _plan_cells(self) -> None:
         self.ports = plan_ports(len(self._layout), self.base_port)
@@ -593,7 +593,7 @@ class LocalRegion:
         )
 
     def router_health(self) -> dict[str, bool]:
-        """Return, per cell name, whether the router has the cell on its ring now."""
+        """Return, per cell name, whether the router serves the cell's users now."""
         return router_admin.cell_health(self.router_admin_url)
 
     def decision_latency(self, cell: str) -> Histogram:
