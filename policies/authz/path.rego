@@ -26,14 +26,19 @@ canonical_path if {
 }
 
 canonical_path if {
-	regex.match(`^(/[A-Za-z0-9._~!$&'()*+,=:@-]+)+$`, request_path)
-	not dot_segment_present
+	startswith(request_path, "/")
+	every segment in request_segments {
+		segment != ""
+		trim(segment, segment_characters) == ""
+		trim(segment, ".") != ""
+	}
 }
 
-dot_segment_present if {
-	some segment in request_segments
-	regex.match(`^\.+$`, segment)
-}
+# The characters of RFC 3986's pchar without percent-encoding and without ';'. trim()
+# with this cutset leaves "" only for a segment made of these characters. It replaces
+# two regex.match() calls that, in the WebAssembly module, cost about 0.4 ms of CPU per
+# decision in agent/check_bench_test.go, while trim() is a native function there.
+segment_characters := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~!$&'()*+,=:@-"
 
 # METADATA
 # description: |
