@@ -213,7 +213,9 @@ def _local_replies() -> dict:
                                         "filter": CELL_METADATA_NAMESPACE,
                                         "path": [{"key": CELL_METADATA_KEY}],
                                         "value": {"present_match": True},
-                                    }
+                                    },
+                                    # The filter matches a missing key unless told not to.
+                                    "match_if_key_not_found": False,
                                 }
                             },
                         ]
