@@ -268,14 +268,15 @@ def without_ext_authz(bootstrap: dict) -> dict:
 def stock_opa_config(agent_config: dict, authz_address: str) -> dict:
     """Return stock opa-envoy-plugin's configuration, derived from the agent's.
 
-    Labels, decision logs and status stay as the agent has them, so both log every decision
-    the same way. The bundle comes from a local directory instead of the repository, which
-    changes how it is loaded but not how a request is evaluated.
+    Labels, decision logs, status and caching stay as the agent has them, so both log
+    every decision the same way and both keep verified tokens in a cache of one size. The
+    bundle comes from a local directory instead of the repository, which changes how it is
+    loaded but not how a request is evaluated.
     """
     config = {
         key: copy.deepcopy(value)
         for key, value in agent_config.items()
-        if key in ("labels", "decision_logs", "status")
+        if key in ("labels", "decision_logs", "status", "caching")
     }
     plugin = next(iter(agent_config["plugins"].values()))
     config["plugins"] = {

@@ -26,6 +26,10 @@ _BUNDLE_NAME = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")
 _KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _S3_CREDENTIALS = ("environment", "web_identity")
 _PEM_HEADER = "-----BEGIN PUBLIC KEY-----"
+# OPA's named inter-query value cache in which io.jwt.decode_verify keeps tokens whose
+# signature it checked. OPA v1.22.4 leaves it off unless the configuration sizes it.
+VERIFIED_TOKEN_CACHE = "io_jwt"
+MAX_VERIFIED_TOKEN_CACHE_ENTRIES = 1_000_000
 
 
 def bundle_object_key(bundle_name: str, revision: str = "current") -> str:
@@ -113,6 +117,12 @@ class AgentSpec:
     `unix:///path.sock`) and must equal the sidecar's `agent_address`. `http_address`
     serves OPA's REST API and stays on loopback; `diagnostic_address` serves /health and
     /metrics and may bind the pod address so that probes and Prometheus reach it.
+
+    `verified_token_cache_entries` is how many tokens io.jwt.decode_verify remembers
+    after checking their signature, so that a caller's next request with the same token
+    skips the ES256 verification; 0 turns the cache off. The claims (exp, nbf, iss, aud)
+    are still checked on every decision. A full cache evicts entries, which costs CPU
+    but never changes a decision.
     """
 
     bundle_name: str
@@ -128,6 +138,7 @@ class AgentSpec:
     polling_max_delay_seconds: int = 20
     decision_logs_console: bool = True
     status_console: bool = True
+    verified_token_cache_entries: int = 1_000
     labels: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -176,6 +187,14 @@ class AgentSpec:
             3_600,
             "s, at least polling_min_delay_seconds",
         )
+        check_int_range(
+            name,
+            "verified_token_cache_entries",
+            self.verified_token_cache_entries,
+            0,
+            MAX_VERIFIED_TOKEN_CACHE_ENTRIES,
+            "tokens, 0 to turn the cache off",
+        )
         if not isinstance(self.labels, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in self.labels.items()
         ):
@@ -184,7 +203,7 @@ class AgentSpec:
 
 def agent_config(spec: AgentSpec) -> dict:
     """Build the OPA configuration file of the policy agent."""
-    return {
+    config = {
         "labels": dict(spec.labels),
         "services": {REPOSITORY_SERVICE: spec.repository.service()},
         "bundles": {
@@ -215,6 +234,18 @@ def agent_config(spec: AgentSpec) -> dict:
                 "enable_reflection": False,
             }
         },
+    }
+    if spec.verified_token_cache_entries:
+        config["caching"] = verified_token_caching(spec.verified_token_cache_entries)
+    return config
+
+
+def verified_token_caching(max_entries: int) -> dict:
+    """Build OPA's caching section that keeps up to max_entries verified tokens."""
+    return {
+        "inter_query_builtin_value_cache": {
+            "named": {VERIFIED_TOKEN_CACHE: {"max_num_entries": max_entries}}
+        }
     }
 
 

@@ -58,7 +58,8 @@ def test_without_ext_authz_leaves_input_unchanged():
     assert json.dumps(bootstrap, sort_keys=True) == before
 
 
-def test_stock_opa_config_keeps_logging_and_swaps_plugin():
+def test_stock_opa_config_copies_agent_settings():
+    caching = {"inter_query_builtin_value_cache": {"named": {"io_jwt": {"max_num_entries": 5}}}}
     agent = {
         "labels": {"cell": "eu-1"},
         "services": {"bundle_repository": {"url": "http://127.0.0.1:9000/b"}},
@@ -67,6 +68,7 @@ def test_stock_opa_config_keeps_logging_and_swaps_plugin():
         "persistence_directory": "/tmp/p",
         "decision_logs": {"console": True},
         "status": {"console": True},
+        "caching": caching,
         "plugins": {
             "envoy_ext_authz_wasm": {
                 "addr": "127.0.0.1:9191",
@@ -80,6 +82,9 @@ def test_stock_opa_config_keeps_logging_and_swaps_plugin():
         "labels": {"cell": "eu-1"},
         "decision_logs": {"console": True},
         "status": {"console": True},
+        "caching": {
+            "inter_query_builtin_value_cache": {"named": {"io_jwt": {"max_num_entries": 5}}}
+        },
         "plugins": {
             "envoy_ext_authz_grpc": {
                 "addr": "127.0.0.1:9292",

@@ -67,6 +67,28 @@ def test_gcs_repository_uses_metadata_token_and_encoded_object():
     )
 
 
+def test_verified_tokens_are_cached_by_default():
+    config = agent_config(make_spec())
+
+    assert config["caching"] == {
+        "inter_query_builtin_value_cache": {"named": {"io_jwt": {"max_num_entries": 1000}}}
+    }
+
+
+def test_verified_token_cache_size_is_configurable():
+    config = agent_config(make_spec(verified_token_cache_entries=50))
+
+    assert config["caching"] == {
+        "inter_query_builtin_value_cache": {"named": {"io_jwt": {"max_num_entries": 50}}}
+    }
+
+
+def test_verified_token_cache_off_leaves_opa_default():
+    config = agent_config(make_spec(verified_token_cache_entries=0))
+
+    assert "caching" not in config
+
+
 def test_bundle_is_persisted_polled_and_signed():
     config = agent_config(make_spec(polling_min_delay_seconds=1, polling_max_delay_seconds=2))
 
@@ -158,6 +180,18 @@ def test_args_reject_relative_config_file():
         ("authz_path", "envoy.authz.result", "AgentSpec.authz_path: invalid value 'envoy.auth"),
         ("polling_min_delay_seconds", 0, "AgentSpec.polling_min_delay_seconds: invalid value 0"),
         ("polling_max_delay_seconds", 5, "AgentSpec.polling_max_delay_seconds: invalid value 5"),
+        (
+            "verified_token_cache_entries",
+            -1,
+            "AgentSpec.verified_token_cache_entries: invalid value -1; expected an integer "
+            "from 0 to 1000000 (tokens, 0 to turn the cache off)",
+        ),
+        (
+            "verified_token_cache_entries",
+            "1000",
+            "AgentSpec.verified_token_cache_entries: invalid value '1000'",
+        ),
+        ("verified_token_cache_entries", True, "AgentSpec.verified_token_cache_entries: invalid"),
         ("labels", {"cell": 1}, "AgentSpec.labels: invalid value {'cell': 1}"),
     ],
 )
