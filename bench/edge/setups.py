@@ -269,9 +269,12 @@ def stock_opa_config(agent_config: dict, authz_address: str) -> dict:
     """Return stock opa-envoy-plugin's configuration, derived from the agent's.
 
     Labels, decision logs, status and caching stay as the agent has them, so both log
-    every decision the same way and both keep verified tokens in a cache of one size. The
-    bundle comes from a local directory instead of the repository, which changes how it is
-    loaded but not how a request is evaluated.
+    every decision the same way. The bundle comes from a local directory instead of the
+    repository, which changes how it is loaded but not how a request is evaluated.
+
+    NOTE: opa-envoy-plugin v1.14.0-envoy evaluates without a value cache (its
+    internal/internal.go never sets interQueryValueCache), so the caching section does not
+    give it the agent's verified-token cache.
     """
     config = {
         key: copy.deepcopy(value)
