@@ -23,6 +23,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/topdown/cache"
 	"google.golang.org/genproto/googleapis/rpc/code"
 	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -88,8 +89,17 @@ type decision struct {
 }
 
 // Check decides one request with the active bundle's WebAssembly module.
+//
+// A call whose caller gave up before the agent reached it (Envoy's ext_authz timeout
+// passed while the call waited for a CPU) is rejected without a decision, because Envoy
+// has already denied the request. Under overload this sheds work that no one waits for,
+// so the agent catches up instead of spending its CPU on answers that arrive too late.
 func (a *authorizer) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
 	started := time.Now()
+	if err := ctx.Err(); err != nil {
+		a.metrics.observe(outcomeCancelled, time.Since(started))
+		return nil, status.FromContextError(err).Err()
+	}
 	cfg := a.currentConfig()
 	current := &decision{id: uuid.NewString(), metrics: metrics.New()}
 	current.metrics.Timer(metrics.ServerHandler).Start()
@@ -277,11 +287,14 @@ func (a *authorizer) logAgentDenial(outcome string, current *decision) {
 }
 
 // logDecision hands the decision to OPA's decision log plugin, when one is configured.
+// It logs even when the caller gave up meanwhile, because the plugin drops an entry whose
+// mask policy evaluation the cancelled context would abort.
 func (a *authorizer) logDecision(ctx context.Context, txn storage.Transaction, cfg *Config, current *decision) {
 	plugin := logs.Lookup(a.manager)
 	if plugin == nil {
 		return
 	}
+	ctx = context.WithoutCancel(ctx)
 	info := &server.Info{
 		Txn:        txn,
 		Bundles:    current.revisions,

@@ -43,6 +43,9 @@ const (
 func authzPolicyBundle(tb testing.TB, key *ecdsa.PrivateKey) *bundle.Bundle {
 	tb.Helper()
 	sources := filepath.Join("..", "policies", "authz")
+	if override := os.Getenv("BENCH_POLICY_DIR"); override != "" {
+		sources = override
+	}
 	directory := tb.TempDir()
 	paths, err := filepath.Glob(filepath.Join(sources, "*.rego"))
 	if err != nil || len(paths) == 0 {
@@ -119,8 +122,14 @@ func es256Token(tb testing.TB, key *ecdsa.PrivateKey, subject string) string {
 // policy and runs OPA's decision log plugin with console logging to a discarded output.
 func newBenchAuthorizer(tb testing.TB, policy *bundle.Bundle) *authorizer {
 	tb.Helper()
+	return newLoggingAuthorizer(tb, policy, io.Discard)
+}
+
+// newLoggingAuthorizer is newBenchAuthorizer with the console log written to output.
+func newLoggingAuthorizer(tb testing.TB, policy *bundle.Bundle, output io.Writer) *authorizer {
+	tb.Helper()
 	console := logging.New()
-	console.SetOutput(io.Discard)
+	console.SetOutput(output)
 	console.SetFormatter(&logrus.JSONFormatter{})
 	manager, err := plugins.New(
 		[]byte(`{"labels": {"cell": "eu-1"}, "decision_logs": {"console": true}}`),
@@ -174,8 +183,9 @@ func benchRequest(token string) *authv3.CheckRequest {
 	return req
 }
 
-// BenchmarkCheckAllowedRequest decides with and without the server's inter-query value
-// cache, which keeps the keys io.jwt.decode_verify parsed from the issuers' JWK set.
+// BenchmarkCheckAllowedRequest decides with no inter-query value cache, with OPA's default
+// caching configuration (the keys io.jwt.decode_verify parsed from the issuers' JWK set are
+// cached), and with the verified-token cache (io_jwt) enabled as well.
 func BenchmarkCheckAllowedRequest(b *testing.B) {
 	registerValueCacheSupport()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -185,17 +195,25 @@ func BenchmarkCheckAllowedRequest(b *testing.B) {
 	policy := authzPolicyBundle(b, key)
 	req := benchRequest(es256Token(b, key, benchCaller))
 
-	for _, withCache := range []bool{false, true} {
-		name := "without_value_cache"
-		if withCache {
-			name = "with_value_cache"
-		}
-		b.Run(name, func(b *testing.B) {
+	configs := []struct {
+		name    string
+		caching string
+	}{
+		{"without_value_cache", ""},
+		{"with_value_cache", `{}`},
+		{"with_verified_token_cache", `{"inter_query_builtin_value_cache": ` +
+			`{"named": {"io_jwt": {"max_num_entries": 1000}}}}`},
+	}
+	for _, config := range configs {
+		b.Run(config.name, func(b *testing.B) {
 			authz := newBenchAuthorizer(b, policy)
 			authz.valueCache = func() cache.InterQueryValueCache { return nil }
-			if withCache {
-				valueCache := cache.NewInterQueryValueCache(context.Background(),
-					authz.manager.InterQueryBuiltinCacheConfig())
+			if config.caching != "" {
+				parsed, err := cache.ParseCachingConfig([]byte(config.caching))
+				if err != nil {
+					b.Fatal(err)
+				}
+				valueCache := cache.NewInterQueryValueCache(context.Background(), parsed)
 				authz.valueCache = func() cache.InterQueryValueCache { return valueCache }
 			}
 			benchmarkCheck(b, authz, req)

@@ -10,8 +10,8 @@ import (
 
 // decisionDurationMetric is the histogram of the time from receiving a Check to having its
 // response, in seconds, exported on OPA's /metrics. Its outcome label is allowed, denied,
-// or the reason of an agent-side denial (request-invalid, policy-unavailable,
-// policy-error).
+// the reason of an agent-side denial (request-invalid, policy-unavailable,
+// policy-error), or cancelled for a call whose caller gave up before it was decided.
 const decisionDurationMetric = "envoy_ext_authz_wasm_decision_duration_seconds"
 
 // Bucket bounds in seconds. The project's policy took about 0.4 to 2.5 ms per decision in
@@ -22,9 +22,13 @@ var decisionDurationBuckets = []float64{
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
 }
 
+// outcomeCancelled labels a call that was not decided because its caller gave up.
+const outcomeCancelled = "cancelled"
+
 // decisionOutcomes are the values of the histogram's outcome label.
 var decisionOutcomes = []string{
 	"allowed", "denied", reasonRequestInvalid, reasonPolicyUnavailable, reasonPolicyError,
+	outcomeCancelled,
 }
 
 type decisionMetrics struct {

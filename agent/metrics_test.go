@@ -45,9 +45,11 @@ func TestDecisionMetricsExportEveryOutcome(t *testing.T) {
 
 	expectedBefore := map[string]uint64{
 		"allowed": 0, "denied": 0, "request-invalid": 0, "policy-unavailable": 0, "policy-error": 0,
+		"cancelled": 0,
 	}
 	expectedAfter := map[string]uint64{
 		"allowed": 1, "denied": 1, "request-invalid": 0, "policy-unavailable": 0, "policy-error": 0,
+		"cancelled": 0,
 	}
 	if len(before) != len(expectedBefore) {
 		t.Errorf("outcomes before any decision = %v, expected %v", before, expectedBefore)
