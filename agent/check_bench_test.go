@@ -32,6 +32,10 @@ import (
 // agent's CPU per decision without Envoy, gRPC or the machine's other processes:
 //
 //	go test -tags opa_wasm -run '^$' -bench Check -benchmem -count 5
+//
+// BENCH_POLICY_DIR names another directory of Rego sources and data.sample.json to
+// compile instead, for comparing a change to the policy. Each run reports cpu-ns/op, the
+// process's CPU time per decision, next to the wall time per decision.
 const (
 	benchIssuer   = "https://issuer.bench"
 	benchAudience = "cell-services"
