@@ -41,11 +41,8 @@ def _cells_text(cells: set[str] | frozenset[str]) -> str:
 
 
 def _cell_resources(view: StackView) -> list[str]:
-    urns: list[str] = []
-    for record in view.records(Record):
-        if isinstance(record, CELL_KINDS) and record.ref.urn not in urns:
-            urns.append(record.ref.urn)
-    return urns
+    urns = (record.ref.urn for record in view.records(Record) if isinstance(record, CELL_KINDS))
+    return list(dict.fromkeys(urns))
 
 
 def check_one_cell(view: StackView, findings: Findings, _config: Mapping[str, Any]) -> None:
@@ -223,8 +220,14 @@ def rule_peer_cells(
     rule: SecurityRule,
     ranges: list[tuple[str, AddressRange, Network_]],
     findings: Findings,
+    cache: dict | None = None,
 ) -> dict[str, str]:
-    """Return the cells a rule admits, each with what admits it."""
+    """Return the cells a rule admits, each with what admits it.
+
+    `cache` keeps the cells of each address range between calls over the same `ranges`.
+    """
+    if cache is None:
+        cache = {}
     peers: dict[str, str] = {}
     for target in view.targets(rule.ref.urn, rule.peer_property):
         if target == rule.ref.urn:
@@ -241,25 +244,39 @@ def rule_peer_cells(
         peer = parse_range(cidr)
         if peer is None:
             continue
-        for cell, _, network in ranges:
-            if peer.version != network.version:
-                continue
-            inside = peer.subnet_of(network)
-            covers = network.subnet_of(peer) and is_private(peer)
-            if inside or covers:
-                peers.setdefault(cell, f"range {peer}")
+        for cell in _cells_of_range(peer, ranges, cache):
+            peers.setdefault(cell, f"range {peer}")
     return peers
+
+
+def _cells_of_range(
+    peer: Network_, ranges: list[tuple[str, AddressRange, Network_]], cache: dict
+) -> list[str]:
+    """Return the cells whose range holds `peer` or lies inside it (if it is private).
+
+    Many rules name the same ranges, so each range's answer is kept in `cache`.
+    """
+    if peer not in cache:
+        private = is_private(peer)
+        cache[peer] = [
+            cell
+            for cell, _, network in ranges
+            if peer.version == network.version
+            and (peer.subnet_of(network) or (private and network.subnet_of(peer)))
+        ]
+    return cache[peer]
 
 
 def check_no_rule_between_cells(
     view: StackView, findings: Findings, _config: Mapping[str, Any]
 ) -> None:
     ranges = cell_ranges(view, Findings())
+    cache: dict = {}
     for rule in view.records(SecurityRule):
         owners = _rule_owner_cells(view, rule)
         if not owners:
             continue
-        for cell, how in sorted(rule_peer_cells(view, rule, ranges, findings).items()):
+        for cell, how in sorted(rule_peer_cells(view, rule, ranges, findings, cache).items()):
             if cell in owners:
                 continue
             kind = "inline rule" if rule.inline else "rule"

@@ -85,11 +85,8 @@ def check_cell_label(view: StackView, findings: Findings, _config: Mapping[str, 
 
 
 def _labelled_urns(view: StackView) -> list[str]:
-    urns: list[str] = []
-    for record in view.records(Record):
-        if record.labels.carrier is not None and record.ref.urn not in urns:
-            urns.append(record.ref.urn)
-    return urns
+    urns = (record.ref.urn for record in view.records(Record) if record.labels.carrier is not None)
+    return list(dict.fromkeys(urns))
 
 
 RULES = [

@@ -9,9 +9,10 @@ is deployed to.
 """
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 from pulumi_policy import PolicyResource
 
@@ -21,6 +22,7 @@ from .model import Cluster, Component, Record
 
 CELL_COMPONENT = f"{COMPONENT_PACKAGE}:index:Cell"
 RecordType = TypeVar("RecordType", bound=Record)
+IndexType = TypeVar("IndexType")
 # Properties through which an unlabelled resource takes the cell of what it is attached to.
 _ATTACHMENT_FIELDS = (
     "group_property",
@@ -77,14 +79,31 @@ class StackView:
             for used in self.uses(resource.urn):
                 self._users.setdefault(used, set()).add(resource.urn)
         self._memberships: dict[str, Membership] = {}
+        # Rules request the same records and cells once per resource, so these are built on
+        # first use and kept. Rebuilding them per request made the pack quadratic in cells.
+        self._by_type: dict[type, list[Record]] = {}
+        self._cell_components: Mapping[str, str] | None = None
+        self._indexes: dict[str, Any] = {}
 
     # Records
 
     def records(self, record_type: type[RecordType]) -> Iterator[RecordType]:
-        for urn in self._order:
-            for record in self._records[urn]:
-                if isinstance(record, record_type):
-                    yield record
+        found = self._by_type.get(record_type)
+        if found is None:
+            found = [
+                record
+                for urn in self._order
+                for record in self._records[urn]
+                if isinstance(record, record_type)
+            ]
+            self._by_type[record_type] = found
+        return iter(found)
+
+    def index(self, name: str, build: Callable[[], IndexType]) -> IndexType:
+        """Return the index called `name`, built by `build` on the first call."""
+        if name not in self._indexes:
+            self._indexes[name] = build()
+        return self._indexes[name]
 
     def records_of(self, urn: str, record_type: type[RecordType] = Record) -> list[RecordType]:
         return [r for r in self._records.get(urn, []) if isinstance(r, record_type)]
@@ -181,13 +200,17 @@ class StackView:
 
     # Cells
 
-    def cell_components(self) -> dict[str, str]:
+    def cell_components(self) -> Mapping[str, str]:
         """Return each Cell component's URN with the name of its cell."""
-        return {
-            urn: self._component_cell(urn)
-            for urn in self._order
-            if self._resources[urn].resource_type == CELL_COMPONENT
-        }
+        if self._cell_components is None:
+            self._cell_components = MappingProxyType(
+                {
+                    urn: self._component_cell(urn)
+                    for urn in self._order
+                    if self._resources[urn].resource_type == CELL_COMPONENT
+                }
+            )
+        return self._cell_components
 
     def _component_cell(self, urn: str) -> str:
         """Return the cell a Cell component declares, else its name.

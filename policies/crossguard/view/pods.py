@@ -171,15 +171,27 @@ def _mount_for(container: Container, path: str) -> Any:
 
 def find_config_map(view: StackView, workload: Workload, name: Any) -> ConfigMap | None:
     """Return the ConfigMap `name` in the workload's namespace and cluster."""
-    provider = _provider_urn(view, workload.ref.urn)
+    key = (name, workload.namespace, _provider_urn(view, workload.ref.urn))
+    try:
+        return view.index("config maps", lambda: _config_maps_by_key(view)).get(key)
+    except TypeError:  # an unknown or structured name or namespace cannot be a key
+        return None
+
+
+def _config_maps_by_key(view: StackView) -> dict[tuple, ConfigMap]:
+    """Index the ConfigMaps by name, namespace and provider; the first one of a key wins."""
+    index: dict[tuple, ConfigMap] = {}
     for config_map in view.records(ConfigMap):
-        if (
-            config_map.object_name == name
-            and config_map.namespace == workload.namespace
-            and _provider_urn(view, config_map.ref.urn) == provider
-        ):
-            return config_map
-    return None
+        key = (
+            config_map.object_name,
+            config_map.namespace,
+            _provider_urn(view, config_map.ref.urn),
+        )
+        try:
+            index.setdefault(key, config_map)
+        except TypeError:
+            continue
+    return index
 
 
 def _provider_urn(view: StackView, urn: str) -> str | None:
