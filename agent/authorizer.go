@@ -52,6 +52,14 @@ type authorizer struct {
 
 	mutex  sync.RWMutex
 	config *Config
+
+	// evaluation lets one WebAssembly evaluation run at a time. OPA v1.22.4's SDK returns
+	// the result as a view of the module's memory and releases the module to its pool
+	// before the resolver parses that view (internal/wasm/sdk/opa/opa.go Eval,
+	// v1/resolver/wasm/wasm.go Eval). A concurrent evaluation on the released module then
+	// overwrites the result while it is parsed, which gave policy errors and can give one
+	// request the decision of another.
+	evaluation sync.Mutex
 }
 
 func newAuthorizer(manager *plugins.Manager, cfg *Config) *authorizer {
@@ -159,7 +167,9 @@ func (a *authorizer) decide(
 	current.inputValue = inputValue
 
 	ctx = withValueCache(ctx, a.valueCache())
+	a.evaluation.Lock()
 	result, err := evaluate(ctx, module, cfg.entrypoint, inputValue, current.metrics)
+	a.evaluation.Unlock()
 	if err != nil {
 		current.err = err
 		return agentDenial(code.Code_INTERNAL, typev3.StatusCode_Forbidden,
