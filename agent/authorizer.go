@@ -60,6 +60,8 @@ type authorizer struct {
 	// overwrites the result while it is parsed, which gave policy errors and can give one
 	// request the decision of another.
 	evaluation sync.Mutex
+	// waitingForEvaluation, when set by a test, runs before a call takes the lock.
+	waitingForEvaluation func()
 }
 
 func newAuthorizer(manager *plugins.Manager, cfg *Config) *authorizer {
@@ -122,6 +124,10 @@ func (a *authorizer) Check(ctx context.Context, req *authv3.CheckRequest) (*auth
 	defer store.Abort(ctx, txn)
 
 	response, outcome := a.decide(ctx, txn, cfg, req, current)
+	if outcome == outcomeCancelled {
+		a.metrics.observe(outcomeCancelled, time.Since(started))
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
 	response.DynamicMetadata = withDecisionID(response.DynamicMetadata, current.id)
 	a.logAgentDenial(outcome, current)
 
@@ -132,7 +138,8 @@ func (a *authorizer) Check(ctx context.Context, req *authv3.CheckRequest) (*auth
 }
 
 // decide returns the response and an outcome label: allowed, denied or the reason of an
-// agent-side denial.
+// agent-side denial. It returns no response and outcomeCancelled when the caller gave up
+// while the call waited for the evaluation lock.
 func (a *authorizer) decide(
 	ctx context.Context,
 	txn storage.Transaction,
@@ -166,9 +173,20 @@ func (a *authorizer) decide(
 	}
 	current.inputValue = inputValue
 
-	ctx = withValueCache(ctx, a.valueCache())
+	if a.waitingForEvaluation != nil {
+		a.waitingForEvaluation()
+	}
 	a.evaluation.Lock()
-	result, err := evaluate(ctx, module, cfg.entrypoint, inputValue, current.metrics)
+	if ctx.Err() != nil {
+		// The caller gave up while this call waited for the evaluation lock.
+		a.evaluation.Unlock()
+		return nil, outcomeCancelled
+	}
+	// An evaluation that started runs to its end: cancelling it would make OPA discard the
+	// module instance and compile a new one, which under overload costs more CPU than the
+	// evaluation and so makes the agent fall further behind.
+	evalCtx := withValueCache(context.WithoutCancel(ctx), a.valueCache())
+	result, err := evaluate(evalCtx, module, cfg.entrypoint, inputValue, current.metrics)
 	a.evaluation.Unlock()
 	if err != nil {
 		current.err = err

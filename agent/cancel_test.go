@@ -110,3 +110,40 @@ func TestDecisionLoggedAfterCallerGaveUp(t *testing.T) {
 		t.Errorf("expected the mask policy to erase [%s], got %v", expected, entries[0]["erased"])
 	}
 }
+
+func TestCheckRejectsCallWhoseCallerGaveUpWhileWaitingForTheModule(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var console lockedBuffer
+	authz := newLoggingAuthorizer(t, authzPolicyBundle(t, key), &console)
+	ctx, cancel := context.WithCancel(context.Background())
+	// Another evaluation holds the lock while the caller gives up.
+	authz.evaluation.Lock()
+	waiting := make(chan struct{})
+	authz.waitingForEvaluation = func() { close(waiting) }
+	type outcome struct {
+		response any
+		err      error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		response, err := authz.Check(ctx, benchRequest(es256Token(t, key, benchCaller)))
+		done <- outcome{response, err}
+	}()
+	<-waiting
+	cancel()
+	authz.evaluation.Unlock()
+	got := <-done
+
+	if got.err == nil {
+		t.Fatalf("expected an error, got response %v", got.response)
+	}
+	if code := status.Code(got.err); code != codes.Canceled {
+		t.Errorf("expected gRPC code Canceled, got %v (%v)", code, got.err)
+	}
+	if entries := console.decisionLogs(t); len(entries) != 0 {
+		t.Errorf("expected no decision log entry for an undecided call, got %v", entries)
+	}
+}
