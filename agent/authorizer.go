@@ -53,12 +53,10 @@ type authorizer struct {
 	mutex  sync.RWMutex
 	config *Config
 
-	// evaluation lets one WebAssembly evaluation run at a time. OPA v1.22.4's SDK returns
-	// the result as a view of the module's memory and releases the module to its pool
-	// before the resolver parses that view (internal/wasm/sdk/opa/opa.go Eval,
-	// v1/resolver/wasm/wasm.go Eval). A concurrent evaluation on the released module then
-	// overwrites the result while it is parsed, which gave policy errors and can give one
-	// request the decision of another.
+	// evaluation lets one WebAssembly evaluation run at a time. In OPA v1.22.4 the result
+	// is a view of the module's memory, parsed after the module went back to its pool
+	// (internal/wasm/sdk/opa/opa.go and v1/resolver/wasm/wasm.go, Eval). Another evaluation
+	// on that module can overwrite the result during the parse.
 	evaluation sync.Mutex
 	// waitingForEvaluation, when set by a test, runs before a call takes the lock.
 	waitingForEvaluation func()
@@ -103,7 +101,7 @@ type decision struct {
 // A call whose caller gave up before the agent reached it (Envoy's ext_authz timeout
 // passed while the call waited for a CPU) is rejected without a decision, because Envoy
 // has already denied the request. Under overload this sheds work that no one waits for,
-// so the agent catches up instead of spending its CPU on answers that arrive too late.
+// so the agent catches up instead of spending its CPU on responses that arrive too late.
 func (a *authorizer) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
 	started := time.Now()
 	if err := ctx.Err(); err != nil {
@@ -182,9 +180,8 @@ func (a *authorizer) decide(
 		a.evaluation.Unlock()
 		return nil, outcomeCancelled
 	}
-	// An evaluation that started runs to its end: cancelling it would make OPA discard the
-	// module instance and compile a new one, which under overload costs more CPU than the
-	// evaluation and so makes the agent fall further behind.
+	// A started evaluation runs to its end. OPA discards a module instance cancelled
+	// mid-run and compiles a new one, which costs more CPU than the evaluation.
 	evalCtx := withValueCache(context.WithoutCancel(ctx), a.valueCache())
 	result, err := evaluate(evalCtx, module, cfg.entrypoint, inputValue, current.metrics)
 	a.evaluation.Unlock()

@@ -111,7 +111,7 @@ func TestDecisionLoggedAfterCallerGaveUp(t *testing.T) {
 	}
 }
 
-func TestCheckRejectsCallWhoseCallerGaveUpWhileWaitingForTheModule(t *testing.T) {
+func TestCheckSkipsCallCancelledWhileWaiting(t *testing.T) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -23,15 +23,17 @@ result := {"allowed": true, "headers": {"x-path": input.attributes.request.http.
 // at the same time must each still get the decision of their own input, never another
 // request's decision or a policy error. Without authorizer.evaluation, 17 and 31 of 9,600
 // checks failed in two runs on 2 cores.
-func TestConcurrentChecksGetTheirOwnDecision(t *testing.T) {
+func TestConcurrentChecksGetOwnDecision(t *testing.T) {
 	// More threads than cores let the OS pause a check between the module's release and
 	// the parse of its result, which is when another check can overwrite it. The pool
 	// holds as many modules as GOMAXPROCS when the bundle is activated.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(16))
+
 	authz := newTestAuthorizer(t, map[string]*bundle.Bundle{"authz": wasmBundle(t, echoPolicy)})
 	const workers, checksPerWorker = 32, 300
 	var wg sync.WaitGroup
 	failures := make(chan string, workers*checksPerWorker)
+
 	for worker := range workers {
 		wg.Add(1)
 		go func() {
@@ -48,6 +50,7 @@ func TestConcurrentChecksGetTheirOwnDecision(t *testing.T) {
 					failures <- fmt.Sprintf("%s: status %s", path, message)
 					continue
 				}
+
 				headers := response.GetOkResponse().GetHeaders()
 				if len(headers) != 1 || headers[0].GetHeader().GetValue() != path {
 					failures <- fmt.Sprintf("%s: headers %v", path, headers)
@@ -57,6 +60,7 @@ func TestConcurrentChecksGetTheirOwnDecision(t *testing.T) {
 	}
 	wg.Wait()
 	close(failures)
+
 	count := 0
 	for failure := range failures {
 		if count < 5 {

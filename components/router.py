@@ -84,7 +84,7 @@ def deploy_router(
     tls_provider: pulumi.ProviderResource,
     opts: pulumi.ResourceOptions,
 ) -> k8s.apps.v1.Deployment:
-    """Deploy the router with one cluster per cell, and expose it as `exposure` says."""
+    """Deploy the router with one cluster per cell, and expose it as `exposure` sets."""
     k8s_labels = {**labels.kubernetes(DATA_PLANE), _APP_LABEL: "router"}
     namespace = k8s.core.v1.Namespace(
         f"{name}-namespace",

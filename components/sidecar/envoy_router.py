@@ -214,7 +214,7 @@ def _local_replies() -> dict:
                                         "path": [{"key": CELL_METADATA_KEY}],
                                         "value": {"present_match": True},
                                     },
-                                    # The filter matches a missing key unless told not to.
+                                    # The filter matches a missing key by default.
                                     "match_if_key_not_found": False,
                                 }
                             },

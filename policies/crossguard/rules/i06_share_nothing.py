@@ -252,9 +252,9 @@ def rule_peer_cells(
 def _cells_of_range(
     peer: Network_, ranges: list[tuple[str, AddressRange, Network_]], cache: dict
 ) -> list[str]:
-    """Return the cells whose range holds `peer` or lies inside it (if it is private).
+    """Return the cells whose range contains `peer` or lies inside it (if it is private).
 
-    Many rules name the same ranges, so each range's answer is kept in `cache`.
+    Many rules name the same ranges, so the cells of each range are kept in `cache`.
     """
     if peer not in cache:
         private = is_private(peer)

@@ -179,7 +179,7 @@ def find_config_map(view: StackView, workload: Workload, name: Any) -> ConfigMap
 
 
 def _config_maps_by_key(view: StackView) -> dict[tuple, ConfigMap]:
-    """Index the ConfigMaps by name, namespace and provider; the first one of a key wins."""
+    """Index the ConfigMaps by name, namespace and provider. The first one of a key wins."""
     index: dict[tuple, ConfigMap] = {}
     for config_map in view.records(ConfigMap):
         key = (
