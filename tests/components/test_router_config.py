@@ -61,7 +61,7 @@ def test_router_sends_to_every_cell_over_tls(bootstrap_text):
         }
 
 
-def test_any_cell_cluster_has_no_hosts_of_its_own(bootstrap_text):
+def test_aggregate_cluster_has_no_hosts(bootstrap_text):
     clusters = yaml.safe_load(bootstrap_text)["static_resources"]["clusters"]
     (any_cell,) = [c for c in clusters if c["name"] == "cells"]
 

@@ -194,7 +194,7 @@ def test_stopped_cell_moves_no_user(router, client):
         )
 
         others = {user: served_by(client, router_url, user) for user in other_users}
-        refused = [get(client, router_url, user) for user in stopped_users]
+        rejected = [get(client, router_url, user) for user in stopped_users]
         health = get(client, router_url, None)
     finally:
         start_service(supervisor, ports, "eu-1")
@@ -209,10 +209,10 @@ def test_stopped_cell_moves_no_user(router, client):
 
     assert len(stopped_users) > 50
     assert others == {user: cell_for_user(user, CELLS) for user in other_users}
-    assert {response.status_code for response in refused} == {503}
-    assert {response.headers["content-type"] for response in refused} == {"application/json"}
-    assert {"x-cell" in response.headers for response in refused} == {False}
-    assert refused[0].json() == {
+    assert {response.status_code for response in rejected} == {503}
+    assert {response.headers["content-type"] for response in rejected} == {"application/json"}
+    assert {"x-cell" in response.headers for response in rejected} == {False}
+    assert rejected[0].json() == {
         "error": "cell eu-1 is unavailable: it fails the router's health checks; retry later",
         "cell": "eu-1",
     }
