@@ -79,7 +79,11 @@ class LoadRun:
         ]
         with open(self._stderr_file, "wb") as stderr:
             self._process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                preexec_fn=_default_sigint,
             )
         self._limit = duration + timeout + max(EXIT_GRACE, duration)
         self._deadline = time.monotonic() + self._limit
@@ -231,3 +235,13 @@ def _parse_timestamp(text: str) -> float:
     zone = "+00:00" if zone == "Z" else zone
     seconds = datetime.fromisoformat(whole + zone).timestamp()
     return seconds + (float(fraction) if fraction else 0.0)
+
+
+def _default_sigint() -> None:
+    """Restore SIGINT's default action in vegeta before it starts.
+
+    A shell runs background jobs with SIGINT ignored, and children inherit that. A SIGINT
+    from stop() that landed before vegeta installed its handler was then dropped, and the
+    run went on to its full duration.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
