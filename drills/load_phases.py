@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -77,3 +78,20 @@ def failure_examples(requests: Sequence[RequestResult], expected_status: int, li
     """Return up to limit failure descriptions with their counts, for a check's detail."""
     counts = failure_counts(requests, expected_status)
     return [f"{count} x {description}" for description, count in list(counts.items())[:limit]]
+
+
+def split_windows(
+    requests: Sequence[RequestResult], start: float, end: float, width: float
+) -> list[tuple[float, list[RequestResult]]]:
+    """Return (offset from start, requests) for each window of width seconds in [start, end).
+
+    Latency per window shows drift over a run. Drift before a fault comes from the machine.
+    """
+    if width <= 0:
+        raise ValueError(f"invalid window width {width}: expected seconds above 0")
+    count = max(1, math.ceil((end - start) / width))
+    windows: list[list[RequestResult]] = [[] for _ in range(count)]
+    for request in requests:
+        if start <= request.start < end:
+            windows[min(int((request.start - start) // width), count - 1)].append(request)
+    return [(index * width, window) for index, window in enumerate(windows)]

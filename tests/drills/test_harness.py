@@ -253,6 +253,17 @@ def test_summarise_counts_unexpected_status_as_failed():
     assert summary.p99_ms == pytest.approx(3.0)
 
 
+def test_split_windows_by_start_time():
+    requests = [request(10.0, 200), request(14.9, 200), request(15.0, 200), request(22.0, 503)]
+    windows = load_phases.split_windows(requests, 10.0, 22.0, 5.0)
+    assert [(offset, len(window)) for offset, window in windows] == [(0.0, 2), (5.0, 1), (10.0, 0)]
+
+
+def test_split_windows_rejects_zero_width():
+    with pytest.raises(ValueError, match="invalid window width 0: expected seconds above 0"):
+        load_phases.split_windows([], 0.0, 1.0, 0)
+
+
 class _RecordingHandler(http.server.BaseHTTPRequestHandler):
     paths: ClassVar[list[str]] = []
 
