@@ -53,11 +53,8 @@ type authorizer struct {
 	mutex  sync.RWMutex
 	config *Config
 
-	// evaluation lets one WebAssembly evaluation run at a time. In OPA v1.22.4 the result
-	// is a view of the module's memory, parsed after the module went back to its pool
-	// (internal/wasm/sdk/opa/opa.go and v1/resolver/wasm/wasm.go, Eval). Another evaluation
-	// on that module can overwrite the result during the parse.
-	evaluation sync.Mutex
+	// evaluation is wasmEvaluation, which the REST API's queries take too.
+	evaluation *sync.Mutex
 	// waitingForEvaluation, when set by a test, runs before a call takes the lock.
 	waitingForEvaluation func()
 }
@@ -68,6 +65,7 @@ func newAuthorizer(manager *plugins.Manager, cfg *Config) *authorizer {
 		config:     cfg,
 		metrics:    newDecisionMetrics(manager),
 		valueCache: currentValueCache,
+		evaluation: &wasmEvaluation,
 	}
 }
 

@@ -30,6 +30,7 @@ func (Factory) Validate(_ *plugins.Manager, raw []byte) (any, error) {
 // New creates the plugin, which does not listen and reports NOT_READY until Start.
 func (Factory) New(manager *plugins.Manager, config any) plugins.Plugin {
 	cfg := config.(*Config)
+	lockRESTEvaluations(manager)
 	plugin := &Plugin{
 		manager:    manager,
 		config:     cfg,
