@@ -26,7 +26,7 @@ the two promises of the governance design:
   plane (the bundle repository) is down;
 - no fault turns a deny into an allow.
 
-Regenerate this page with `scripts/drills all` (about 15 minutes on 2 cores).
+Regenerate this page with `scripts/drills all` (about 8 minutes on 2 cores).
 `scripts/drills --quick` runs short versions of every drill with the same safety checks,
 and the test suite runs it.
 Timing figures depend on the machine named below; the safety checks do not.
