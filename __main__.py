@@ -124,6 +124,7 @@ def main() -> None:
             oidc_issuer=region.control_plane_oidc_issuer,
             gateway_memory_limit_mib=config.observability.collector_memory_limit_mib,
             gateway_queue_size=config.observability.collector_queue_size,
+            gateway_tls=region.telemetry_gateway_tls,
             stack=config.stack,
         ),
         pulumi.ResourceOptions(providers=[provider, region.control_plane_kubernetes]),
@@ -146,6 +147,7 @@ def main() -> None:
     pulumi.export("bundleSigningPublicKey", governance.signing_public_key_pem)
     pulumi.export("bundleSigningPrivateKey", governance.signing_private_key_pem)
     pulumi.export("telemetryEndpoint", config.telemetry_endpoint)
+    pulumi.export("telemetryCaCertificate", region.telemetry_ca_certificate)
     pulumi.export("observabilityGatewayAddress", observability.gateway_address)
     pulumi.export("prometheusQueryUrl", observability.prometheus_query_url)
 

@@ -46,6 +46,7 @@ from components.labels import (
     STACK_KEY,
     LabelContext,
 )
+from components.telemetry.trust import TelemetryTLSArgs
 
 TYPE_TOKEN = "cellarch:index:Cell"
 ENVIRONMENTS = ("production", "staging", "dev")
@@ -138,6 +139,9 @@ class CellArgs:
     bundle: BundleSource
     telemetry_endpoint: str
     """OTLP/gRPC `host:port` of the region's collector gateway."""
+    telemetry_tls: TelemetryTLSArgs | None = None
+    """This cell's client certificate for the gateway, as a Region issues it; None verifies
+    the gateway against the system roots and sends no client certificate."""
     environment: str | None = "production"
     """`production`, `staging` or `dev`; production turns on deletion protection."""
     users: int | None = DEFAULT_USERS
@@ -527,6 +531,7 @@ def _workloads_args(
         services=args.services,
         bundle=args.bundle,
         telemetry_endpoint=args.telemetry_endpoint,
+        telemetry_tls=args.telemetry_tls,
         stack=stack,
         database=connection,
         ingress=IngressExposure(

@@ -3,9 +3,11 @@
 Everything runs on the control-plane cluster's system pool, never on data-plane nodes
 (I1). The cells' collector agents export OTLP to the gateway, which limits its memory,
 batches, and sends through a bounded queue with retries to Amazon Managed Prometheus,
-Google Managed Prometheus, or a Prometheus in the cluster.
+Google Managed Prometheus, or a Prometheus in the cluster. With `gateway_tls`, the gateway
+serves OTLP over mutual TLS and accepts only the cells' client certificates.
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 import pulumi
@@ -25,11 +27,13 @@ from components.telemetry.gateway_config import (
     GatewaySpec,
     gateway_config,
 )
+from components.telemetry.trust import TLS_DIRECTORY, TelemetryTLSArgs
 
 TYPE_TOKEN = "cellarch:index:ObservabilityStack"
 PLANE = "observability"
 PROMETHEUS_KINDS = ("managed", "in-cluster")
 _APP_LABEL = "app.kubernetes.io/name"
+GATEWAY_TLS_SECRET = "otel-gateway-tls"
 
 
 @dataclass
@@ -56,6 +60,9 @@ class ObservabilityStackArgs:
     gateway_image: str | None = "otel/opentelemetry-collector-contrib:0.115.0"
     gateway_allowed_cidrs: list[str] | None = None
     """Ranges that may send to the gateway's load balancer; None allows every address."""
+    gateway_tls: TelemetryTLSArgs | None = None
+    """The gateway's certificate and the authority of the cells' client certificates, as
+    `Region.telemetry_gateway_tls` gives them; None serves OTLP without TLS."""
     retention_days: int | None = 15
     """Retention of the in-cluster Prometheus."""
     storage_gb: int | None = 200
@@ -82,6 +89,10 @@ class ObservabilityStackArgs:
                 self.oidc_provider_arn,
                 "the OIDC provider ARN and issuer of the gateway's EKS cluster, for IRSA",
             )
+        if self.gateway_tls is not None:
+            if not isinstance(self.gateway_tls, TelemetryTLSArgs):
+                raise ConfigError("gateway_tls", self.gateway_tls, "a TelemetryTLSArgs")
+            self.gateway_tls.validate("gateway_tls")
         for key, low, high in (
             ("gateway_replicas", 1, 20),
             ("gateway_memory_limit_mib", 64, 16384),
@@ -192,9 +203,10 @@ class ObservabilityStack(pulumi.ComponentResource):
             queue_size=args.gateway_queue_size,
             region=args.region,
             project=args.project,
+            mutual_tls=args.gateway_tls is not None,
         )
         config = pulumi.Output.from_input(backend.remote_write_url).apply(
-            lambda url: dump_yaml(gateway_config(_with_url(spec, url)))
+            lambda url: dump_yaml(gateway_config(dataclasses.replace(spec, remote_write_url=url)))
         )
         selector = {_APP_LABEL: "otel-gateway"}
         labels = {**k8s_labels, **selector}
@@ -214,6 +226,25 @@ class ObservabilityStack(pulumi.ComponentResource):
             data={"config.yaml": config},
             opts=opts,
         )
+        volumes = [{"name": "config", "config_map": {"name": "otel-gateway"}}]
+        mounts = [{"name": "config", "mount_path": "/etc/otelcol", "read_only": True}]
+        depends_on = [service_account, config_map]
+        if args.gateway_tls is not None:
+            depends_on.append(
+                k8s.core.v1.Secret(
+                    f"{name}-gateway-tls",
+                    metadata={
+                        "name": GATEWAY_TLS_SECRET,
+                        "namespace": backends.NAMESPACE,
+                        "labels": labels,
+                    },
+                    type="Opaque",
+                    string_data=args.gateway_tls.secret_data(),
+                    opts=opts,
+                )
+            )
+            volumes.append({"name": "tls", "secret": {"secret_name": GATEWAY_TLS_SECRET}})
+            mounts.append({"name": "tls", "mount_path": TLS_DIRECTORY, "read_only": True})
         k8s.apps.v1.Deployment(
             f"{name}-gateway",
             metadata={"name": "otel-gateway", "namespace": backends.NAMESPACE, "labels": labels},
@@ -249,22 +280,14 @@ class ObservabilityStack(pulumi.ComponentResource):
                                     "read_only_root_filesystem": True,
                                     "capabilities": {"drop": ["ALL"]},
                                 },
-                                "volume_mounts": [
-                                    {
-                                        "name": "config",
-                                        "mount_path": "/etc/otelcol",
-                                        "read_only": True,
-                                    }
-                                ],
+                                "volume_mounts": mounts,
                             }
                         ],
-                        "volumes": [{"name": "config", "config_map": {"name": "otel-gateway"}}],
+                        "volumes": volumes,
                     },
                 },
             },
-            opts=pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(depends_on=[service_account, config_map])
-            ),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=depends_on)),
         )
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-gateway-pdb",
@@ -279,8 +302,8 @@ class ObservabilityStack(pulumi.ComponentResource):
         }
         if args.gateway_allowed_cidrs is not None:
             service_spec["load_balancer_source_ranges"] = list(args.gateway_allowed_cidrs)
-        # NOTE: the cells share no network with the control plane (I6), so they reach the
-        # gateway through this load balancer; OTLP here is not yet wrapped in TLS.
+        # The cells share no network with the control plane (I6), so they reach the gateway
+        # through this load balancer, over mutual TLS when gateway_tls is set.
         service = k8s.core.v1.Service(
             f"{name}-gateway-service",
             metadata={
@@ -293,17 +316,6 @@ class ObservabilityStack(pulumi.ComponentResource):
             opts=opts,
         )
         self.gateway_address = service.status.apply(_load_balancer_address)
-
-
-def _with_url(spec: GatewaySpec, url: str | None) -> GatewaySpec:
-    return GatewaySpec(
-        backend=spec.backend,
-        memory_limit_mib=spec.memory_limit_mib,
-        queue_size=spec.queue_size,
-        region=spec.region,
-        remote_write_url=url,
-        project=spec.project,
-    )
 
 
 def _load_balancer_annotations(cloud: str) -> dict[str, str]:

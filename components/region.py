@@ -29,6 +29,7 @@ from components.labels import LabelContext
 from components.queue import QueueArgs, create_shock_absorber
 from components.rollout import rollout_waves
 from components.router import RouterArgs, deploy_router
+from components.telemetry.trust import TelemetryAuthority, endpoint_host
 
 TYPE_TOKEN = "cellarch:index:Region"
 # Users one data-plane node serves, which sizes a cell's data pool from its user count.
@@ -171,6 +172,12 @@ class Region(pulumi.ComponentResource):
     queue_id: pulumi.Output[str]
     """URL of the SQS queue or id of the Pub/Sub topic that absorbs overload."""
     dead_letter_queue_id: pulumi.Output[str]
+    telemetry_ca_certificate: pulumi.Output[str]
+    """Authority of the gateway's certificate and of the cells' client certificates."""
+    telemetry_gateway_certificate: pulumi.Output[str]
+    """Certificate for the collector gateway at the host of `telemetry_endpoint`."""
+    telemetry_gateway_private_key: pulumi.Output[str]
+    """Private key of that certificate, which Pulumi stores as a secret."""
 
     def __init__(
         self,
@@ -189,15 +196,22 @@ class Region(pulumi.ComponentResource):
                 None,
                 f"a pulumi {config.cloud} provider in provider= or providers= of the options",
             )
+        gateway_host = endpoint_host(args.telemetry_endpoint)
         super().__init__(TYPE_TOKEN, name, None, opts)
         labels = LabelContext(region=config.region, stack=stack)
         child = pulumi.ResourceOptions(parent=self)
+        tls_provider = explicit_provider(opts, "tls") or tls.Provider(
+            f"{name}-tls", opts=pulumi.ResourceOptions(parent=self)
+        )
+        # One authority per region signs the gateway's certificate and each cell's own
+        # client certificate, so OTLP between them runs over mutual TLS (I8).
+        authority = TelemetryAuthority(f"{name}-telemetry", config.region, tls_provider, self)
 
         self.cells: dict[str, Cell] = {}
         for cell in config.cells:
-            self.cells[cell.name] = Cell(
-                cell.name, _cell_args(args, config, cell.name, stack), child
-            )
+            cell_args = _cell_args(args, config, cell.name, stack)
+            cell_args.telemetry_tls = authority.client(cell.name)
+            self.cells[cell.name] = Cell(cell.name, cell_args, child)
 
         control_plane = create_control_plane(
             self,
@@ -231,8 +245,7 @@ class Region(pulumi.ComponentResource):
             {cell: self.cells[cell].ingress_address for cell in config.cell_names},
             control_plane.router_ingress,
             labels,
-            explicit_provider(opts, "tls")
-            or tls.Provider(f"{name}-tls", opts=pulumi.ResourceOptions(parent=self)),
+            tls_provider,
             pulumi.ResourceOptions(
                 parent=self,
                 provider=control_plane.kubernetes,
@@ -262,6 +275,17 @@ class Region(pulumi.ComponentResource):
         self.control_plane_cluster = control_plane.cluster.cluster_name
         self.queue_id = shock_absorber.queue_id
         self.dead_letter_queue_id = shock_absorber.dead_letter_id
+        # The gateway's end of mutual TLS, for `ObservabilityStackArgs.gateway_tls`.
+        self.telemetry_gateway_tls = authority.server(gateway_host)
+        self.telemetry_ca_certificate = pulumi.Output.from_input(
+            self.telemetry_gateway_tls.ca_certificate_pem
+        )
+        self.telemetry_gateway_certificate = pulumi.Output.from_input(
+            self.telemetry_gateway_tls.certificate_pem
+        )
+        self.telemetry_gateway_private_key = pulumi.Output.secret(
+            self.telemetry_gateway_tls.private_key_pem
+        )
         self.register_outputs(
             {
                 "cell_names": self.cell_names,
@@ -273,6 +297,9 @@ class Region(pulumi.ComponentResource):
                 "control_plane_cluster": self.control_plane_cluster,
                 "queue_id": self.queue_id,
                 "dead_letter_queue_id": self.dead_letter_queue_id,
+                "telemetry_ca_certificate": self.telemetry_ca_certificate,
+                "telemetry_gateway_certificate": self.telemetry_gateway_certificate,
+                "telemetry_gateway_private_key": self.telemetry_gateway_private_key,
             }
         )
 

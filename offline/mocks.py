@@ -25,6 +25,8 @@ DEFAULT_GCP_REGION = "europe-west1"
 _OTHER = {
     "tls:index/privateKey:PrivateKey": computed_other.tls_private_key,
     "tls:index/selfSignedCert:SelfSignedCert": computed_other.tls_self_signed_cert,
+    "tls:index/certRequest:CertRequest": computed_other.tls_cert_request,
+    "tls:index/locallySignedCert:LocallySignedCert": computed_other.tls_locally_signed_cert,
     "random:index/randomPassword:RandomPassword": computed_other.random_password,
     "random:index/randomId:RandomId": computed_other.random_id,
     "random:index/randomString:RandomString": computed_other.random_string,

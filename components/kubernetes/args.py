@@ -13,6 +13,7 @@ import pulumi
 
 from components.errors import ConfigError
 from components.kubernetes import ports
+from components.telemetry.trust import TelemetryTLSArgs
 
 DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 _IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
@@ -211,6 +212,9 @@ class CellWorkloadsArgs:
     """SPIFFE trust domain of the workload identities; defaults to `<region>.cellarch`."""
     telemetry_insecure: bool = False
     """Send to the collector gateway without TLS, for a gateway inside the cluster."""
+    telemetry_tls: TelemetryTLSArgs | None = None
+    """The cell's client certificate and the gateway's authority, for mutual TLS to the
+    gateway; None verifies the gateway against the system roots and sends no certificate."""
     production: bool = True
     """Production cells need at least two replicas per service."""
     envoy_image: str = DEFAULT_ENVOY_IMAGE
@@ -252,6 +256,16 @@ class CellWorkloadsArgs:
                 )
         if self.database is not None:
             _check_cidrs("database.cidrs", self.database.cidrs)
+        if self.telemetry_tls is not None:
+            if not isinstance(self.telemetry_tls, TelemetryTLSArgs):
+                raise ConfigError("telemetry_tls", self.telemetry_tls, "a TelemetryTLSArgs")
+            if self.telemetry_insecure:
+                raise ConfigError(
+                    "telemetry_insecure",
+                    True,
+                    "False when telemetry_tls is set, since mutual TLS needs TLS",
+                )
+            self.telemetry_tls.validate("telemetry_tls")
 
         for image_field in ("envoy_image", "agent_image", "collector_image"):
             value = getattr(self, image_field)

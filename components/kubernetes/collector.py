@@ -6,7 +6,12 @@ pressure instead of blocking the service or growing without end:
 - `memory_limiter` refuses new data above a fixed memory limit, below the container limit;
 - the exporter's `sending_queue` holds a fixed number of batches;
 - `retry_on_failure` gives up after a fixed time.
+
+With a client certificate, the exporter verifies the gateway against the telemetry
+authority and presents the cell's own certificate (mutual TLS, I8).
 """
+
+from components.telemetry import trust
 
 OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
@@ -24,8 +29,15 @@ def collector_config(
     gateway_endpoint: str,
     insecure: bool,
     resource_attributes: dict[str, str],
+    client_certificate: bool = False,
 ) -> dict:
-    """Build the collector configuration that sends a pod's telemetry to the gateway."""
+    """Build the collector configuration that sends a pod's telemetry to the gateway.
+
+    With `client_certificate`, the exporter uses the files of `trust.TLS_DIRECTORY`.
+    """
+    if insecure and client_certificate:
+        raise ValueError("insecure and client_certificate cannot both be set: choose one")
+    tls = trust.exporter_tls() if client_certificate else {"insecure": insecure}
     return {
         "extensions": {"health_check": {"endpoint": f"0.0.0.0:{HEALTH_PORT}"}},
         "receivers": {
@@ -53,7 +65,7 @@ def collector_config(
         "exporters": {
             "otlp": {
                 "endpoint": gateway_endpoint,
-                "tls": {"insecure": insecure},
+                "tls": tls,
                 "timeout": "5s",
                 "sending_queue": {"enabled": True, "num_consumers": 2, "queue_size": QUEUE_SIZE},
                 "retry_on_failure": {

@@ -23,6 +23,7 @@ from components.kubernetes.ports import (
     EDGE_PORT,
     MESH_PORT,
 )
+from components.telemetry import trust
 
 ENVOY_CONFIG_DIR = "/etc/envoy"
 AGENT_CONFIG_DIR = "/etc/policy-agent"
@@ -59,6 +60,8 @@ class PodInputs:
     envoy_config_map: str
     agent_config_map: str
     collector_config_map: str
+    collector_tls_secret: str | None
+    """Secret with the cell's client certificate for the gateway; None without mutual TLS."""
     database_secret: str | None
     config_digest: str
     """Digest of the pod's configuration, so that a change rolls the pods."""
@@ -132,6 +135,7 @@ def pod_template(inputs: PodInputs) -> dict:
                     "name": "spiffe-workload-api",
                     "csi": {"driver": "csi.spiffe.io", "read_only": True},
                 },
+                *_collector_tls_volumes(inputs),
             ],
         },
     }
@@ -259,7 +263,22 @@ def _collector_container(inputs: PodInputs) -> dict:
             "limits": {"memory": f"{collector.MEMORY_LIMIT_MIB}Mi"},
         },
         "volume_mounts": [
-            {"name": "collector-config", "mount_path": COLLECTOR_CONFIG_DIR, "read_only": True}
+            {"name": "collector-config", "mount_path": COLLECTOR_CONFIG_DIR, "read_only": True},
+            *_collector_tls_mounts(inputs),
         ],
         "security_context": _hardened(),
     }
+
+
+def _collector_tls_volumes(inputs: PodInputs) -> list[dict]:
+    if inputs.collector_tls_secret is None:
+        return []
+    # Readable by the pod's group (fs_group) only: 0o440.
+    secret = {"secret_name": inputs.collector_tls_secret, "default_mode": 0o440}
+    return [{"name": "collector-tls", "secret": secret}]
+
+
+def _collector_tls_mounts(inputs: PodInputs) -> list[dict]:
+    if inputs.collector_tls_secret is None:
+        return []
+    return [{"name": "collector-tls", "mount_path": trust.TLS_DIRECTORY, "read_only": True}]

@@ -48,6 +48,7 @@ from components.sidecar import (
 TYPE_TOKEN = "cellarch:index:CellWorkloads"
 AGENT_CONFIG_MAP = "policy-agent"
 COLLECTOR_CONFIG_MAP = "otel-collector"
+COLLECTOR_TLS_SECRET = "otel-collector-tls"
 DATABASE_SECRET = "database"
 INGRESS_SERVICE = "ingress"
 
@@ -160,8 +161,17 @@ class CellWorkloads(pulumi.ComponentResource):
                 gateway_endpoint=args.telemetry_endpoint,
                 insecure=args.telemetry_insecure,
                 resource_attributes={"cell": args.cell, "region": args.region},
+                client_certificate=args.telemetry_tls is not None,
             )
         )
+        if args.telemetry_tls is not None:
+            k8s.core.v1.Secret(
+                f"{self._name}-collector-tls",
+                metadata=self._metadata(COLLECTOR_TLS_SECRET, namespace),
+                type="Opaque",
+                string_data=args.telemetry_tls.secret_data(),
+                opts=self._opts(),
+            )
         k8s.core.v1.ConfigMap(
             f"{self._name}-collector-config",
             metadata=self._metadata(COLLECTOR_CONFIG_MAP, namespace),
@@ -256,6 +266,9 @@ class CellWorkloads(pulumi.ComponentResource):
                 envoy_config_map=envoy_map,
                 agent_config_map=AGENT_CONFIG_MAP,
                 collector_config_map=COLLECTOR_CONFIG_MAP,
+                collector_tls_secret=(
+                    COLLECTOR_TLS_SECRET if args.telemetry_tls is not None else None
+                ),
                 database_secret=database_secret,
                 config_digest=config_digest,
                 upstream_ports=upstream_ports,

@@ -7,6 +7,8 @@ that retries for a while and then drops, so a slow backend never blocks a worklo
 
 from dataclasses import dataclass
 
+from components.telemetry import trust
+
 OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
 HEALTH_PORT = 13133
@@ -26,6 +28,9 @@ class GatewaySpec:
     """Prometheus remote-write URL, for `amp` and `in-cluster`."""
     project: str | None = None
     """GCP project, for `gmp`."""
+    mutual_tls: bool = False
+    """Serve OTLP over TLS with the files of `trust.TLS_DIRECTORY` and require client
+    certificates that the telemetry authority signed."""
 
 
 def gateway_config(spec: GatewaySpec) -> dict:
@@ -70,8 +75,8 @@ def gateway_config(spec: GatewaySpec) -> dict:
         "receivers": {
             "otlp": {
                 "protocols": {
-                    "grpc": {"endpoint": f"0.0.0.0:{OTLP_GRPC_PORT}"},
-                    "http": {"endpoint": f"0.0.0.0:{OTLP_HTTP_PORT}"},
+                    "grpc": _receiver(OTLP_GRPC_PORT, spec.mutual_tls),
+                    "http": _receiver(OTLP_HTTP_PORT, spec.mutual_tls),
                 }
             }
         },
@@ -90,6 +95,13 @@ def gateway_config(spec: GatewaySpec) -> dict:
             "telemetry": {"metrics": {"level": "detailed"}},
         },
     }
+
+
+def _receiver(port: int, mutual_tls: bool) -> dict:
+    receiver: dict = {"endpoint": f"0.0.0.0:{port}"}
+    if mutual_tls:
+        receiver["tls"] = trust.receiver_tls()
+    return receiver
 
 
 def _queue_and_retry(spec: GatewaySpec) -> dict:

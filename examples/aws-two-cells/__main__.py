@@ -82,6 +82,9 @@ observability = ObservabilityStack(
         cloud="aws",
         region=REGION,
         prometheus="in-cluster",
+        # The certificate that the region's telemetry authority signed for the gateway, so
+        # that the gateway accepts OTLP from this region's cells only.
+        gateway_tls=region.telemetry_gateway_tls,
     ),
     # The gateway runs on the region's control-plane cluster.
     pulumi.ResourceOptions(providers=[london, region.control_plane_kubernetes]),

@@ -49,5 +49,6 @@ def test_analyzer_documents_argument_types():
         "IngressExposure",
         "NodePoolArgs",
         "ServiceSpec",
+        "TelemetryTLSArgs",
     ]
     assert types["ServiceSpec"].properties["minReplicas"].description.startswith("Lower bound")

@@ -81,6 +81,9 @@ def test_region_inputs():
         "queueId",
         "rolloutWaves",
         "routerAddress",
+        "telemetryCaCertificate",
+        "telemetryGatewayCertificate",
+        "telemetryGatewayPrivateKey",
     ]
 
 

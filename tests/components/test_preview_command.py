@@ -45,15 +45,15 @@ def preview(tmp_path_factory):
 
 def test_prints_counts_per_plane_cell_and_type(preview):
     _, output, _ = preview
-    assert f"preview: {STACK}: preview mode: 237 resources in" in output
-    assert f"preview: {STACK}: update mode: 237 resources in" in output
+    assert f"preview: {STACK}: preview mode: 255 resources in" in output
+    assert f"preview: {STACK}: update mode: 255 resources in" in output
     rows = {tuple(line.split()) for line in output.splitlines() if line.startswith("  ")}
     for cell in CELLS:
-        assert (cell, "59") in rows
-    assert ("(region)", "60") in rows
-    assert ("data", "186") in rows
+        assert (cell, "60") in rows
+    assert ("(region)", "75") in rows
+    assert ("data", "189") in rows
     assert ("gcp:container/cluster:Cluster", "4") in rows
-    assert ("total", "237") in rows
+    assert ("total", "255") in rows
 
 
 def test_writes_inventory_of_both_runs(preview):
@@ -63,9 +63,9 @@ def test_writes_inventory_of_both_runs(preview):
     assert sorted(inventory["runs"]) == ["preview", "update"]
     for mode, run in inventory["runs"].items():
         assert run["preview"] is (mode == "preview")
-        assert run["summary"]["total"] == 237
-        assert len(run["resources"]) == 237
-        assert run["summary"]["byCell"] == {**dict.fromkeys(CELLS, 59), "(region)": 60}
+        assert run["summary"]["total"] == 255
+        assert len(run["resources"]) == 255
+        assert run["summary"]["byCell"] == {**dict.fromkeys(CELLS, 60), "(region)": 75}
         assert run["outputs"]["bundleSigningPrivateKey"] == "[secret]"
     update = {r["name"]: r for r in inventory["runs"]["update"]["resources"]}
     assert update["brussels-1-db-password"]["outputs"]["result"] == "[secret]"

@@ -43,6 +43,8 @@ UNLABELLED = {
         "aws:secretsmanager/secretVersion:SecretVersion",
         "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
         "random:index/randomPassword:RandomPassword",
+        "tls:index/certRequest:CertRequest",
+        "tls:index/locallySignedCert:LocallySignedCert",
         "tls:index/privateKey:PrivateKey",
         "tls:index/selfSignedCert:SelfSignedCert",
     },
@@ -59,6 +61,8 @@ UNLABELLED = {
         "gcp:sql/user:User",
         "gcp:storage/bucketIAMMember:BucketIAMMember",
         "random:index/randomPassword:RandomPassword",
+        "tls:index/certRequest:CertRequest",
+        "tls:index/locallySignedCert:LocallySignedCert",
         "tls:index/privateKey:PrivateKey",
         "tls:index/selfSignedCert:SelfSignedCert",
     },
@@ -100,8 +104,10 @@ GCP_CELL_COUNTS = {
     "kubernetes:policy/v1:PodDisruptionBudget": 3,
     "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": 3,
 }
-CELL_TOTALS = {"aws": 104, "gcp": 59}
-STACK_TOTALS = {"aws-us-east-1": 523, "aws-eu-west-1": 418, "gcp-europe-west1": 237}
+CELL_TOTALS = {"aws": 105, "gcp": 60}
+# The resources behind each certificate that the telemetry authority signs.
+TLS_PARTS = ("certificate", "key", "request")
+STACK_TOTALS = {"aws-us-east-1": 545, "aws-eu-west-1": 436, "gcp-europe-west1": 255}
 
 
 @pytest.fixture(scope="module", params=STACK_MODES)
@@ -178,7 +184,7 @@ def test_kubernetes_resources_use_their_clusters_provider(run):
     for cell, resources in cells_of(recording).items():
         provider = provider_named(recording, "kubernetes", f"{cell}-kubernetes")
         objects = [r for r in resources if r.custom and r.package == "kubernetes"]
-        assert len(objects) == 28, cell
+        assert len(objects) == 29, cell
         for record in objects:
             assert record.provider_urn == provider.urn, f"{cell}: {record.type} {record.name}"
     control = provider_named(recording, "kubernetes", "control-kubernetes")
@@ -189,18 +195,25 @@ def test_kubernetes_resources_use_their_clusters_provider(run):
 
 
 def test_random_and_tls_use_the_programs_providers(run):
-    _, _, recording = run
+    stack, _, recording = run
     random_provider = provider_named(recording, "random", "random")
     tls_provider = provider_named(recording, "tls", "tls")
     for record in recording.of_type("random:index/randomPassword:RandomPassword"):
         assert record.provider_urn == random_provider.urn, record.name
-    # The bundle signing key, and the router's key and certificate.
+    # The bundle signing key, the router's key and certificate, the telemetry authority,
+    # and the certificates it signs: one per cell and one for the gateway.
     tls_resources = [r for r in recording.resources if r.package == "tls" and r.custom]
-    assert sorted(r.name for r in tls_resources if not r.is_provider) == [
-        "governance-signing-key",
-        "region-router-tls-certificate",
-        "region-router-tls-key",
-    ]
+    signed = [f"{cell}-client" for cell in CELLS_OF_STACK[stack]] + ["gateway"]
+    assert sorted(r.name for r in tls_resources if not r.is_provider) == sorted(
+        [
+            "governance-signing-key",
+            "region-router-tls-certificate",
+            "region-router-tls-key",
+            "region-telemetry-ca-certificate",
+            "region-telemetry-ca-key",
+            *(f"region-telemetry-{name}-{part}" for name in signed for part in TLS_PARTS),
+        ]
+    )
     for record in tls_resources:
         if not record.is_provider:
             assert record.provider_urn == tls_provider.urn, record.name
@@ -219,7 +232,8 @@ def test_secrets_are_marked_secret(run):
     (program,) = recording.of_type(STACK_TYPE)
     assert program.secret_outputs == ["bundleSigningPrivateKey"]
     keys = recording.of_type("tls:index/privateKey:PrivateKey")
-    assert len(keys) == 2
+    # Signing, router, telemetry authority, gateway, and one client key per cell.
+    assert len(keys) == 4 + len(CELLS_OF_STACK[stack])
     for key in keys:
         assert "privateKeyPem" in key.additional_secret_outputs, key.name
     for record in recording.of_type("pulumi:providers:kubernetes"):

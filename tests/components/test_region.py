@@ -183,8 +183,13 @@ def test_staging_cells_have_one_nat_gateway(recording):
         ({"zone_count": 5}, "zone_count: invalid value 5; expected at most 3, the zones"),
         ({"supernet": "10.64.0.0/15"}, "supernet: invalid value '10.64.0.0/15'"),
         ({"rollout": RolloutArgs(canary="west")}, "rollout.canary: invalid value 'west'"),
+        (
+            {"telemetry_endpoint": "otel.example.com"},
+            "telemetry_endpoint: invalid value 'otel.example.com'; expected HOST:PORT of an "
+            "OTLP/gRPC receiver, port 1 to 65535",
+        ),
     ],
-    ids=["no-cells", "zero-cells", "over-cap", "zones", "small-supernet", "canary"],
+    ids=["no-cells", "zero-cells", "over-cap", "zones", "small-supernet", "canary", "endpoint"],
 )
 def test_invalid_arguments_create_nothing(overrides, message):
     def program() -> None:
