@@ -6,6 +6,7 @@ from crossguard_harness import (
     APP_PORT,
     Pod,
     Sidecar,
+    bounded_collector,
     gcp_provider,
     kube_provider,
     run_pack,
@@ -85,3 +86,61 @@ def test_call_to_cell_ingress_over_tls_passes():
     report = run_pack(lambda: _router_calling_cell_ingress(server_verified))
 
     assert report.details("i08-mesh-mtls") == []
+
+
+CLIENT_TLS = {
+    "ca_file": "/etc/otelcol-tls/ca.crt",
+    "cert_file": "/etc/otelcol-tls/tls.crt",
+    "key_file": "/etc/otelcol-tls/tls.key",
+}
+
+
+def test_collector_with_mutual_tls_passes():
+    collector = bounded_collector(tls=CLIENT_TLS)
+    collector["receivers"]["otlp"]["protocols"]["http"] = {
+        "endpoint": "0.0.0.0:4318",
+        "tls": {
+            "cert_file": "/etc/otelcol-tls/tls.crt",
+            "key_file": "/etc/otelcol-tls/tls.key",
+            "client_ca_file": "/etc/otelcol-tls/ca.crt",
+        },
+    }
+
+    report = run_pack(lambda: Pod(collector=collector).create(kube_provider()))
+
+    assert report.details("i08-telemetry-mtls") == []
+
+
+def test_telemetry_without_mutual_tls_on_kubernetes():
+    collector = bounded_collector()
+    exporters = collector["exporters"]
+    exporters["otlp/insecure"] = {**exporters["otlp"], "tls": {"insecure": True}}
+    exporters["otlp/unverified"] = {
+        **exporters["otlp"],
+        "tls": {**CLIENT_TLS, "insecure_skip_verify": True},
+    }
+    exporters["otlphttp"] = {"endpoint": "http://gateway.observability:4318"}
+    exporters["otlp/local"] = {"endpoint": "127.0.0.1:4317"}
+    collector["receivers"]["otlp"]["protocols"]["http"] = {"endpoint": "0.0.0.0:4318"}
+    collector["receivers"]["otlp/server"] = {
+        "protocols": {
+            "grpc": {
+                "endpoint": "0.0.0.0:4327",
+                "tls": {"cert_file": "/tls/tls.crt", "key_file": "/tls/tls.key"},
+            }
+        }
+    }
+
+    report = run_pack(lambda: Pod(collector=collector).create(kube_provider()))
+
+    prefix = "ConfigMap orders-config (collector.yaml): "
+    assert report.details("i08-telemetry-mtls") == [
+        prefix + "exporter otlp at gateway.observability:4317 presents no client certificate",
+        prefix + "exporter otlp/insecure at gateway.observability:4317 sends without TLS",
+        prefix + "exporter otlp/unverified at gateway.observability:4317 does not verify the "
+        "server's certificate",
+        prefix + "exporter otlphttp at http://gateway.observability:4318 sends without TLS",
+        prefix + "receiver otlp/http at 0.0.0.0:4318 accepts OTLP without TLS",
+        prefix + "receiver otlp/server/grpc at 0.0.0.0:4327 does not require client "
+        "certificates (no client_ca_file)",
+    ]

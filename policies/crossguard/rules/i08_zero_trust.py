@@ -3,14 +3,17 @@ and every request is authorized, internal ones included."""
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..findings import Findings
-from ..view.envoy import EnvoyBootstrap, TlsContext
+from ..view.collector import OtlpEndpoint, is_collector_config, parse_collector_config
+from ..view.envoy import EnvoyBootstrap, TlsContext, is_loopback
 from ..view.graph import StackView
-from ..view.model import Ingress, Workload
+from ..view.model import ConfigMap, Ingress, Record, Workload
 from ..view.pods import is_data_plane, pod_configs
 from ..view.services import exposures, unknown_services
 from .base import MANDATORY, Rule
+from .i02_no_synchronous_call import config_map_documents
 
 SPIFFE_SCHEME = "spiffe://"
 
@@ -142,6 +145,54 @@ def check_requests_pass_sidecar(
             )
 
 
+def _endpoint_host(address: str) -> str | None:
+    return urlsplit(address if "://" in address else f"tcp://{address}").hostname
+
+
+def _has(tls: Mapping[str, Any], *keys: str) -> bool:
+    return any(isinstance(tls.get(key), str) and tls.get(key) for key in keys)
+
+
+def otlp_tls_problems(endpoints: tuple[OtlpEndpoint, ...]) -> list[str]:
+    """Return each OTLP hop outside loopback that lacks mutual TLS.
+
+    An exporter needs TLS that verifies the server, and a client certificate. A receiver
+    needs a server certificate and a client CA, because the CA makes it require client
+    certificates.
+    """
+    problems = []
+    for endpoint in endpoints:
+        # Without an address, the receiver listens on localhost (collector v0.104 and later).
+        if endpoint.address is None or is_loopback(_endpoint_host(endpoint.address)):
+            continue
+        tls = endpoint.tls or {}
+        where = f"{endpoint.role} {endpoint.name} at {endpoint.address}"
+        if endpoint.role == "exporter":
+            if tls.get("insecure") is True or endpoint.address.startswith("http://"):
+                problems.append(f"{where} sends without TLS")
+            elif tls.get("insecure_skip_verify") is True:
+                problems.append(f"{where} does not verify the server's certificate")
+            elif not (_has(tls, "cert_file", "cert_pem") and _has(tls, "key_file", "key_pem")):
+                problems.append(f"{where} presents no client certificate")
+        elif not _has(tls, "cert_file", "cert_pem"):
+            problems.append(f"{where} accepts OTLP without TLS")
+        elif not _has(tls, "client_ca_file"):
+            problems.append(f"{where} does not require client certificates (no client_ca_file)")
+    return problems
+
+
+def check_telemetry_mtls(
+    records: list[Record], findings: Findings, _config: Mapping[str, Any]
+) -> None:
+    for config_map in (r for r in records if isinstance(r, ConfigMap)):
+        for key, document in config_map_documents(config_map, findings):
+            if not is_collector_config(document):
+                continue
+            config = parse_collector_config(document)
+            for problem in otlp_tls_problems(config.otlp_endpoints):
+                findings.violation(f"{config_map.ref.title} ({key}): {problem}")
+
+
 RULES = [
     Rule(
         name="i08-mesh-mtls",
@@ -172,5 +223,20 @@ RULES = [
             "listener of the Envoy sidecar, never the service container's port",
         },
         stack_check=check_requests_pass_sidecar,
+    ),
+    Rule(
+        name="i08-telemetry-mtls",
+        invariant="I8",
+        description=(
+            "Collectors send and accept OTLP outside loopback only over mutual TLS, so only the "
+            "region's cells can feed its gateway."
+        ),
+        level=MANDATORY,
+        checks={
+            "kubernetes": "collector configurations in ConfigMaps: every OTLP exporter to an "
+            "address outside loopback verifies the server and presents a client certificate; "
+            "every OTLP receiver outside loopback has a certificate and a client_ca_file",
+        },
+        resource_check=check_telemetry_mtls,
     ),
 ]

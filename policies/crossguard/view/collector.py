@@ -1,4 +1,5 @@
-"""Facts about an OpenTelemetry collector configuration: limits and queues (I9)."""
+"""Facts about an OpenTelemetry collector configuration: limits and queues (I9), and the
+TLS settings of its OTLP receivers and exporters (I8)."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -6,6 +7,7 @@ from typing import Any
 MEMORY_LIMITER = "memory_limiter"
 # The exporter helper's queue holds 1000 batches unless configured otherwise.
 DEFAULT_QUEUE_SIZE = 1000
+OTLP_EXPORTER_KINDS = ("otlp", "otlphttp")
 
 
 @dataclass(frozen=True)
@@ -23,11 +25,24 @@ class Exporter:
 
 
 @dataclass(frozen=True)
+class OtlpEndpoint:
+    """An OTLP receiver protocol or OTLP exporter, with its `tls` section (None if absent)."""
+
+    role: str
+    """`receiver` or `exporter`."""
+    name: str
+    """The exporter's name, or the receiver's name and protocol, e.g. `otlp/grpc`."""
+    address: str | None
+    tls: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
 class CollectorConfig:
     pipelines: tuple[Pipeline, ...]
     exporters: dict[str, Exporter]
     memory_limiter_configured: bool
     receiver_endpoints: tuple[str, ...]
+    otlp_endpoints: tuple[OtlpEndpoint, ...] = ()
 
 
 def is_collector_config(document: Any) -> bool:
@@ -63,17 +78,49 @@ def parse_collector_config(document: dict[str, Any]) -> CollectorConfig:
     limiter = _dict(processors.get(MEMORY_LIMITER))
     configured = any(key in limiter for key in ("limit_mib", "limit_percentage"))
     endpoints = []
-    for receiver in _dict(document.get("receivers")).values():
-        for protocol in _dict(_dict(receiver).get("protocols")).values():
+    otlp = []
+    for receiver_name, receiver in _dict(document.get("receivers")).items():
+        for protocol_name, protocol in _dict(_dict(receiver).get("protocols")).items():
             endpoint = _dict(protocol).get("endpoint")
             if isinstance(endpoint, str):
                 endpoints.append(endpoint)
+            if _kind(receiver_name) == "otlp":
+                otlp.append(
+                    OtlpEndpoint(
+                        "receiver",
+                        f"{receiver_name}/{protocol_name}",
+                        endpoint if isinstance(endpoint, str) else None,
+                        _tls(protocol),
+                    )
+                )
+    for exporter_name, exporter in _dict(document.get("exporters")).items():
+        if _kind(exporter_name) in OTLP_EXPORTER_KINDS:
+            endpoint = _dict(exporter).get("endpoint")
+            otlp.append(
+                OtlpEndpoint(
+                    "exporter",
+                    str(exporter_name),
+                    endpoint if isinstance(endpoint, str) else None,
+                    _tls(exporter),
+                )
+            )
     return CollectorConfig(
         pipelines=tuple(pipelines),
         exporters=exporters,
         memory_limiter_configured=configured,
         receiver_endpoints=tuple(endpoints),
+        otlp_endpoints=tuple(otlp),
     )
+
+
+def _kind(name: Any) -> str:
+    """Return a component's type from its name: `otlp/gateway` is an `otlp`."""
+    return str(name).split("/", 1)[0]
+
+
+def _tls(section: Any) -> dict[str, Any] | None:
+    tls = _dict(section).get("tls")
+    return tls if isinstance(tls, dict) else None
 
 
 def _dict(value: Any) -> dict[str, Any]:
