@@ -60,7 +60,12 @@ func TestConcurrentChecksGetOwnDecision(t *testing.T) {
 	}
 	wg.Wait()
 	close(failures)
+	reportWrongDecisions(t, failures, workers*checksPerWorker)
+}
 
+// reportWrongDecisions fails the test for each failure received, printing the first five.
+func reportWrongDecisions(t *testing.T, failures <-chan string, total int) {
+	t.Helper()
 	count := 0
 	for failure := range failures {
 		if count < 5 {
@@ -69,6 +74,6 @@ func TestConcurrentChecksGetOwnDecision(t *testing.T) {
 		count++
 	}
 	if count > 0 {
-		t.Errorf("%d of %d concurrent checks got another decision than their own", count, workers*checksPerWorker)
+		t.Errorf("%d of %d concurrent calls got another decision than their own", count, total)
 	}
 }

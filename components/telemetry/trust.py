@@ -7,7 +7,6 @@ and one client certificate per cell, each with its own key, so a cell's key belo
 cell alone. The gateway accepts only clients whose certificate this authority signed.
 """
 
-import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -15,6 +14,7 @@ import pulumi
 import pulumi_tls as tls
 
 from components.errors import ConfigError
+from components.sidecar.validation import is_ip_address
 
 # Folder of the mounted Secret that `secret_data` fills.
 TLS_DIRECTORY = "/etc/otelcol-tls"
@@ -106,7 +106,7 @@ class TelemetryAuthority:
         return self._issue(f"{self._name}-gateway", host, [host], "server_auth")
 
     def _issue(self, name: str, common_name: str, hosts: list[str], usage: str):
-        addresses = [host for host in hosts if _is_address(host)]
+        addresses = [host for host in hosts if is_ip_address(host)]
         key = self._private_key(f"{name}-key")
         request = tls.CertRequest(
             f"{name}-request",
@@ -144,14 +144,6 @@ class TelemetryAuthority:
                 ),
             ),
         )
-
-
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def receiver_tls() -> dict:
