@@ -140,8 +140,9 @@ class CellArgs:
     telemetry_endpoint: str
     """OTLP/gRPC `host:port` of the region's collector gateway."""
     telemetry_tls: TelemetryTLSArgs | None = None
-    """This cell's client certificate for the gateway, as a Region issues it; None verifies
-    the gateway against the system roots and sends no client certificate."""
+    """This cell's client certificate for the gateway, as a Region issues it. None verifies
+    the gateway against the system roots and sends no client certificate, which the policy
+    rule i08-telemetry-mtls reports."""
     environment: str | None = "production"
     """`production`, `staging` or `dev`; production turns on deletion protection."""
     users: int | None = DEFAULT_USERS
@@ -302,6 +303,16 @@ class CellArgs:
                 raise ConfigError(f"database.{key}", value, "a lower-case PostgreSQL identifier")
 
 
+def validate_cell(name: str, args: CellArgs) -> None:
+    """Raise ConfigError for the first invalid argument of a Cell, its Kubernetes layer included.
+
+    A Region calls this for every cell before it creates anything.
+    """
+    args.validate(name)
+    stack = args.stack or pulumi.get_stack()
+    _workloads_args(name, args, stack, database=None, database_cidrs=[]).validate()
+
+
 class Cell(pulumi.ComponentResource):
     """One cell: network, cluster, database, key, ingress, identity and workloads.
 
@@ -331,7 +342,7 @@ class Cell(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         args = coerce_args(CellArgs, args)
-        args.validate(name)
+        validate_cell(name, args)
         cloud_provider = explicit_provider(opts, args.cloud)
         if cloud_provider is None:
             raise ConfigError(
@@ -341,9 +352,6 @@ class Cell(pulumi.ComponentResource):
                 "or on a parent",
             )
         stack = args.stack or pulumi.get_stack()
-        # Check the Kubernetes layer's arguments too before any resource exists.
-        preflight = _workloads_args(name, args, stack, database=None, database_cidrs=[])
-        preflight.validate()
         super().__init__(TYPE_TOKEN, name, None, opts)
 
         label_context = LabelContext(region=args.region, stack=stack, cell=name)

@@ -25,6 +25,7 @@ from components.addressing import (
 from components.errors import ConfigError
 from components.labels import CLOUDS, LabelContext
 from components.regions import CloudRegion, lookup_region
+from components.telemetry.trust import endpoint_host
 
 NAMESPACE = "cellarch"
 PREFIX = NAMESPACE + ":"
@@ -44,7 +45,6 @@ _NAME_RULE = "a DNS label of 1 to 20 lower-case letters, digits and '-', startin
 _GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _AWS_ACCOUNT = re.compile(r"^[0-9]{12}$")
 _KUBERNETES_VERSION = re.compile(r"^1\.[0-9]{2}$")
-_HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")
 _DOMAIN = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
@@ -644,12 +644,7 @@ def _parse_observability(value: Any) -> ObservabilityConfig:
 def _parse_endpoint(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not _HOST_PORT.match(value):
-        raise ConfigError(
-            PREFIX + "observability.gatewayEndpoint",
-            value,
-            "a host:port such as otel.example.com:4317",
-        )
+    endpoint_host(value, PREFIX + "observability.gatewayEndpoint")
     return value
 
 

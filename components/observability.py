@@ -8,6 +8,7 @@ serves OTLP over mutual TLS and accepts only the cells' client certificates.
 """
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass
 
 import pulumi
@@ -62,7 +63,8 @@ class ObservabilityStackArgs:
     """Ranges that may send to the gateway's load balancer; None allows every address."""
     gateway_tls: TelemetryTLSArgs | None = None
     """The gateway's certificate and the authority of the cells' client certificates, as
-    `Region.telemetry_gateway_tls` gives them; None serves OTLP without TLS."""
+    `Region.telemetry_gateway_tls` gives them. None serves OTLP without TLS, which the policy
+    rule i08-telemetry-mtls reports."""
     retention_days: int | None = 15
     """Retention of the in-cluster Prometheus."""
     storage_gb: int | None = 200
@@ -91,7 +93,9 @@ class ObservabilityStackArgs:
             )
         if self.gateway_tls is not None:
             if not isinstance(self.gateway_tls, TelemetryTLSArgs):
-                raise ConfigError("gateway_tls", self.gateway_tls, "a TelemetryTLSArgs")
+                raise ConfigError(
+                    "gateway_tls", type(self.gateway_tls).__name__, "a TelemetryTLSArgs"
+                )
             self.gateway_tls.validate("gateway_tls")
         for key, low, high in (
             ("gateway_replicas", 1, 20),
@@ -226,6 +230,7 @@ class ObservabilityStack(pulumi.ComponentResource):
             data={"config.yaml": config},
             opts=opts,
         )
+        annotations: dict[str, pulumi.Input[str]] = {}
         volumes = [{"name": "config", "config_map": {"name": "otel-gateway"}}]
         mounts = [{"name": "config", "mount_path": "/etc/otelcol", "read_only": True}]
         depends_on = [service_account, config_map]
@@ -243,8 +248,14 @@ class ObservabilityStack(pulumi.ComponentResource):
                     opts=opts,
                 )
             )
-            volumes.append({"name": "tls", "secret": {"secret_name": GATEWAY_TLS_SECRET}})
+            # Readable by the pod's group (fs_group) only: 0o440.
+            secret = {"secret_name": GATEWAY_TLS_SECRET, "default_mode": 0o440}
+            volumes.append({"name": "tls", "secret": secret})
             mounts.append({"name": "tls", "mount_path": TLS_DIRECTORY, "read_only": True})
+            # A new authority rolls the gateway, as it rolls the cells' pods.
+            annotations["cellarch.io/telemetry-ca-sha256"] = pulumi.Output.from_input(
+                args.gateway_tls.ca_certificate_pem
+            ).apply(lambda pem: hashlib.sha256(pem.encode()).hexdigest())
         k8s.apps.v1.Deployment(
             f"{name}-gateway",
             metadata={"name": "otel-gateway", "namespace": backends.NAMESPACE, "labels": labels},
@@ -252,11 +263,15 @@ class ObservabilityStack(pulumi.ComponentResource):
                 "replicas": args.gateway_replicas,
                 "selector": {"match_labels": selector},
                 "template": {
-                    "metadata": {"labels": labels},
+                    "metadata": {"labels": labels, "annotations": annotations},
                     "spec": {
                         **scheduling,
                         "service_account_name": backends.GATEWAY_SERVICE_ACCOUNT,
-                        "security_context": {"run_as_non_root": True, "run_as_user": 10001},
+                        "security_context": {
+                            "run_as_non_root": True,
+                            "run_as_user": 10001,
+                            "fs_group": 10001,
+                        },
                         "containers": [
                             {
                                 "name": "otel-collector",

@@ -14,7 +14,7 @@ import pulumi_tls as tls
 
 from components.addressing import SubnetPrefixLengths
 from components.arguments import coerce_args
-from components.cell import Cell, CellAddressArgs, CellArgs, NodePoolArgs
+from components.cell import Cell, CellAddressArgs, CellArgs, NodePoolArgs, validate_cell
 from components.cloud.base import explicit_provider
 from components.config import (
     DEFAULT_CELL_SIZE,
@@ -197,6 +197,12 @@ class Region(pulumi.ComponentResource):
                 f"a pulumi {config.cloud} provider in provider= or providers= of the options",
             )
         gateway_host = endpoint_host(args.telemetry_endpoint)
+        # Every cell's arguments are checked before the region creates anything.
+        cells_args = {
+            cell.name: _cell_args(args, config, cell.name, stack) for cell in config.cells
+        }
+        for cell_name, cell_args in cells_args.items():
+            validate_cell(cell_name, cell_args)
         super().__init__(TYPE_TOKEN, name, None, opts)
         labels = LabelContext(region=config.region, stack=stack)
         child = pulumi.ResourceOptions(parent=self)
@@ -208,10 +214,9 @@ class Region(pulumi.ComponentResource):
         authority = TelemetryAuthority(f"{name}-telemetry", config.region, tls_provider, self)
 
         self.cells: dict[str, Cell] = {}
-        for cell in config.cells:
-            cell_args = _cell_args(args, config, cell.name, stack)
-            cell_args.telemetry_tls = authority.client(cell.name)
-            self.cells[cell.name] = Cell(cell.name, cell_args, child)
+        for cell_name, cell_args in cells_args.items():
+            cell_args.telemetry_tls = authority.client(cell_name)
+            self.cells[cell_name] = Cell(cell_name, cell_args, child)
 
         control_plane = create_control_plane(
             self,

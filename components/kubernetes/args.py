@@ -13,12 +13,11 @@ import pulumi
 
 from components.errors import ConfigError
 from components.kubernetes import ports
-from components.telemetry.trust import TelemetryTLSArgs
+from components.telemetry.trust import TelemetryTLSArgs, endpoint_host
 
 DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 _IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
 _TRUST_DOMAIN = re.compile(r"^[a-z0-9._-]{1,255}$")
-_HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+:\d{1,5}$")
 _QUANTITY = re.compile(r"^\d+(\.\d+)?(m|Ki|Mi|Gi|k|M|G)?$")
 REPOSITORY_KINDS = ("s3", "gcs")
 PEM_PUBLIC_KEY_HEADER = "-----BEGIN PUBLIC KEY-----"
@@ -211,10 +210,12 @@ class CellWorkloadsArgs:
     trust_domain: str | None = None
     """SPIFFE trust domain of the workload identities; defaults to `<region>.cellarch`."""
     telemetry_insecure: bool = False
-    """Send to the collector gateway without TLS, for a gateway inside the cluster."""
+    """Send to the collector gateway without TLS, for a gateway inside the cluster. The policy
+    rule i08-telemetry-mtls reports it for any endpoint outside loopback."""
     telemetry_tls: TelemetryTLSArgs | None = None
     """The cell's client certificate and the gateway's authority, for mutual TLS to the
-    gateway; None verifies the gateway against the system roots and sends no certificate."""
+    gateway. None verifies the gateway against the system roots and sends no certificate,
+    which the policy rule i08-telemetry-mtls reports."""
     production: bool = True
     """Production cells need at least two replicas per service."""
     envoy_image: str = DEFAULT_ENVOY_IMAGE
@@ -236,12 +237,7 @@ class CellWorkloadsArgs:
         if not isinstance(self.bundle, BundleSource):
             raise ConfigError("bundle", self.bundle, "a BundleSource")
         self.bundle.validate("bundle")
-        if not isinstance(self.telemetry_endpoint, str) or not _HOST_PORT.match(
-            self.telemetry_endpoint
-        ):
-            raise ConfigError(
-                "telemetry_endpoint", self.telemetry_endpoint, "HOST:PORT of an OTLP/gRPC receiver"
-            )
+        endpoint_host(self.telemetry_endpoint)
         if self.trust_domain is not None and not _TRUST_DOMAIN.match(self.trust_domain):
             raise ConfigError("trust_domain", self.trust_domain, "a SPIFFE trust domain name")
 
@@ -258,7 +254,9 @@ class CellWorkloadsArgs:
             _check_cidrs("database.cidrs", self.database.cidrs)
         if self.telemetry_tls is not None:
             if not isinstance(self.telemetry_tls, TelemetryTLSArgs):
-                raise ConfigError("telemetry_tls", self.telemetry_tls, "a TelemetryTLSArgs")
+                raise ConfigError(
+                    "telemetry_tls", type(self.telemetry_tls).__name__, "a TelemetryTLSArgs"
+                )
             if self.telemetry_insecure:
                 raise ConfigError(
                     "telemetry_insecure",

@@ -249,9 +249,11 @@ class CellWorkloads(pulumi.ComponentResource):
             opts=self._opts(),
         )
 
-        config_digest = pulumi.Output.all(
-            shared["agent_yaml"], shared["collector_yaml"], envoy_yaml
-        ).apply(lambda documents: digest(*documents))
+        documents = [shared["agent_yaml"], shared["collector_yaml"], envoy_yaml]
+        if args.telemetry_tls is not None:
+            # The collector reads its authority once at start, so a new one rolls the pods.
+            documents.append(args.telemetry_tls.ca_certificate_pem)
+        config_digest = pulumi.Output.all(*documents).apply(lambda texts: digest(*texts))
         template = pod_template(
             PodInputs(
                 service=service,

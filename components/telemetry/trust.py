@@ -21,23 +21,39 @@ TLS_DIRECTORY = "/etc/otelcol-tls"
 CA_FILE = f"{TLS_DIRECTORY}/ca.crt"
 CERT_FILE = f"{TLS_DIRECTORY}/tls.crt"
 KEY_FILE = f"{TLS_DIRECTORY}/tls.key"
-# The collectors read the files again at this interval, so a renewed certificate takes
-# effect without a restart.
+# The collectors read their certificate and key again at this interval, so a renewed
+# certificate takes effect without a restart. The gateway re-reads its client CA file when
+# it changes; a cell's collector reads its CA only at start.
 RELOAD_INTERVAL = "1h"
 CA_DAYS = 5 * 365
 LEAF_DAYS = 365
 # An update in a certificate's last 30 days replaces it.
 EARLY_RENEWAL_HOURS = 30 * 24
-_PEM = re.compile(r"^\s*-----BEGIN [A-Z ]+-----")
-_ENDPOINT = re.compile(r"^(?P<host>[A-Za-z0-9.-]+):(?P<port>\d{1,5})$")
+# The PEM label each field must carry: a certificate, or any kind of private key.
+_PEM_LABELS = {
+    "ca_certificate_pem": re.compile(r"^\s*-----BEGIN CERTIFICATE-----"),
+    "certificate_pem": re.compile(r"^\s*-----BEGIN CERTIFICATE-----"),
+    "private_key_pem": re.compile(r"^\s*-----BEGIN ([A-Z]+ )?PRIVATE KEY-----"),
+}
+_PEM_EXPECTED = {
+    "ca_certificate_pem": "a PEM certificate (-----BEGIN CERTIFICATE-----)",
+    "certificate_pem": "a PEM certificate (-----BEGIN CERTIFICATE-----)",
+    "private_key_pem": "a PEM private key (-----BEGIN ... PRIVATE KEY-----)",
+}
+_ENDPOINT = re.compile(r"^(?P<host>[^:\s]+):(?P<port>\d{1,5})$")
+_DNS_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+ENDPOINT_EXPECTED = "HOST:PORT with a DNS name or IPv4 address and a port from 1 to 65535"
 
 
 def endpoint_host(endpoint: object, key: str = "telemetry_endpoint") -> str:
     """Return the host of an OTLP `host:port` endpoint, which the gateway's certificate names."""
     match = _ENDPOINT.match(endpoint) if isinstance(endpoint, str) else None
     if match is None or not 1 <= int(match["port"]) <= 65535:
-        raise ConfigError(key, endpoint, "HOST:PORT of an OTLP/gRPC receiver, port 1 to 65535")
-    return match["host"]
+        raise ConfigError(key, endpoint, ENDPOINT_EXPECTED)
+    host = match["host"]
+    if not is_ip_address(host) and not all(_DNS_LABEL.match(part) for part in host.split(".")):
+        raise ConfigError(key, endpoint, ENDPOINT_EXPECTED)
+    return host
 
 
 @dataclass
@@ -52,15 +68,19 @@ class TelemetryTLSArgs:
     """This end's private key, which Pulumi stores as a secret."""
 
     def validate(self, key: str) -> None:
-        """Reject a missing field or a plain string that is not PEM. Outputs pass unchecked."""
-        for name in ("ca_certificate_pem", "certificate_pem", "private_key_pem"):
+        """Reject a missing field, a value of another type, or a string with the wrong PEM
+        label. Outputs pass unchecked, since their values arrive later."""
+        for name, label in _PEM_LABELS.items():
             value = getattr(self, name)
-            if value is None:
-                raise ConfigError(f"{key}.{name}", None, "a PEM string or an output of one")
-            if isinstance(value, str) and not _PEM.match(value):
-                raise ConfigError(
-                    f"{key}.{name}", value[:40], "a PEM block starting with -----BEGIN"
-                )
+            if isinstance(value, pulumi.Output):
+                continue
+            if not isinstance(value, str):
+                type_name = value if value is None else type(value).__name__
+                raise ConfigError(f"{key}.{name}", type_name, "a PEM string or an output of one")
+            if not label.match(value):
+                # The first line only, so that no key material reaches the message.
+                first_line = value.strip().split("\n", 1)[0][:40]
+                raise ConfigError(f"{key}.{name}", first_line, _PEM_EXPECTED[name])
 
     def secret_data(self) -> dict[str, pulumi.Output[str]]:
         """Return the data of the Secret that the collector mounts at TLS_DIRECTORY."""
@@ -102,7 +122,7 @@ class TelemetryAuthority:
         return self._issue(f"{self._name}-{cell}-client", f"cell {cell}", [], "client_auth")
 
     def server(self, host: str) -> TelemetryTLSArgs:
-        """Sign the gateway's server certificate for `host`, a DNS name or an IP address."""
+        """Sign the gateway's server certificate for `host`, a DNS name or an IPv4 address."""
         return self._issue(f"{self._name}-gateway", host, [host], "server_auth")
 
     def _issue(self, name: str, common_name: str, hosts: list[str], usage: str):
@@ -153,6 +173,7 @@ def receiver_tls() -> dict:
         "cert_file": CERT_FILE,
         "key_file": KEY_FILE,
         "client_ca_file": CA_FILE,
+        "client_ca_file_reload": True,
         "min_version": "1.2",
         "reload_interval": RELOAD_INTERVAL,
     }

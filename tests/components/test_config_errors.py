@@ -231,6 +231,15 @@ CASES += [
 ]
 CASES += [
     (
+        "gateway-endpoint-port-out-of-range",
+        {"cellarch:observability": {"gatewayEndpoint": "otel.example.com:70000"}},
+        "cellarch:observability.gatewayEndpoint",
+        "'otel.example.com:70000'",
+        "HOST:PORT with a DNS name or IPv4 address and a port from 1 to 65535",
+    ),
+]
+CASES += [
+    (
         "many-cells-in-small-supernet",
         {"cellarch:cells": 64, "cellarch:network": {"supernet": "10.16.0.0/20"}},
         "cellarch:network.supernet",

@@ -6,6 +6,7 @@ mocks build ARNs from the provider that created each resource, so an ARN with an
 region or account would show a child that fell back to some other provider.
 """
 
+import dataclasses
 import functools
 
 import pulumi
@@ -184,12 +185,25 @@ def test_staging_cells_have_one_nat_gateway(recording):
         ({"supernet": "10.64.0.0/15"}, "supernet: invalid value '10.64.0.0/15'"),
         ({"rollout": RolloutArgs(canary="west")}, "rollout.canary: invalid value 'west'"),
         (
+            {"services": [dataclasses.replace(services()[2], name="Bad_Name")]},
+            "services[0].name: invalid value 'Bad_Name'",
+        ),
+        (
             {"telemetry_endpoint": "otel.example.com"},
-            "telemetry_endpoint: invalid value 'otel.example.com'; expected HOST:PORT of an "
-            "OTLP/gRPC receiver, port 1 to 65535",
+            "telemetry_endpoint: invalid value 'otel.example.com'; expected HOST:PORT with a "
+            "DNS name or IPv4 address and a port from 1 to 65535",
         ),
     ],
-    ids=["no-cells", "zero-cells", "over-cap", "zones", "small-supernet", "canary", "endpoint"],
+    ids=[
+        "no-cells",
+        "zero-cells",
+        "over-cap",
+        "zones",
+        "small-supernet",
+        "canary",
+        "service-name",
+        "endpoint",
+    ],
 )
 def test_invalid_arguments_create_nothing(overrides, message):
     def program() -> None:

@@ -6,12 +6,15 @@ pulumi-tls resources (real keys, requests and signatures) with Python's ssl modu
 """
 
 import contextlib
+import dataclasses
+import hashlib
 import socket
 import ssl
 import threading
 from pathlib import Path
 
 import pytest
+from cell_harness import run_workloads, workloads_args
 
 from components.errors import ConfigError
 from components.kubernetes.collector import collector_config
@@ -105,6 +108,7 @@ def test_gateway_receivers_require_client_certificates():
             "cert_file": "/etc/otelcol-tls/tls.crt",
             "key_file": "/etc/otelcol-tls/tls.key",
             "client_ca_file": "/etc/otelcol-tls/ca.crt",
+            "client_ca_file_reload": True,
             "min_version": "1.2",
             "reload_interval": "1h",
         }
@@ -182,10 +186,16 @@ def test_gateway_mounts_its_certificate():
         for record in recording.of_type("kubernetes:apps/v1:Deployment")
         if record.inputs["metadata"]["name"] == "otel-gateway"
     ]
-    spec = deployment.inputs["spec"]["template"]["spec"]
-    assert {"name": "tls", "secret": {"secretName": "otel-gateway-tls"}} in spec["volumes"]
+    template = deployment.inputs["spec"]["template"]
+    spec = template["spec"]
+    (gateway_secret,) = secrets_named(STACK, "otel-gateway-tls").values()
+    volume = {"name": "tls", "secret": {"secretName": "otel-gateway-tls", "defaultMode": 0o440}}
+    assert volume in spec["volumes"]
+    assert spec["securityContext"]["fsGroup"] == 10001
     mounts = spec["containers"][0]["volumeMounts"]
     assert {"name": "tls", "mountPath": "/etc/otelcol-tls", "readOnly": True} in mounts
+    ca_digest = hashlib.sha256(gateway_secret["ca.crt"].encode()).hexdigest()
+    assert template["metadata"]["annotations"] == {"cellarch.io/telemetry-ca-sha256": ca_digest}
 
 
 def test_cell_certificate_completes_handshake(tmp_path, gateway_data, client_data):
@@ -255,15 +265,96 @@ def test_endpoint_host_accepts_name_or_address(endpoint, expected):
     assert trust.endpoint_host(endpoint) == expected
 
 
-@pytest.mark.parametrize("endpoint", ["otel.example.com", "otel.example.com:99999", 4317, ""])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "otel.example.com",
+        "otel.example.com:0",
+        "otel.example.com:70000",
+        "..:4317",
+        "otel..example.com:4317",
+        "[fd00::5]:4317",
+        "https://otel.example.com:4317",
+        4317,
+        "",
+    ],
+)
 def test_endpoint_host_rejects_invalid_endpoint(endpoint):
     with pytest.raises(ConfigError, match="telemetry_endpoint") as error:
         trust.endpoint_host(endpoint)
-    assert "HOST:PORT of an OTLP/gRPC receiver, port 1 to 65535" in str(error.value)
+    assert str(error.value).endswith(
+        "expected HOST:PORT with a DNS name or IPv4 address and a port from 1 to 65535"
+    )
 
 
-def test_tls_args_reject_text_that_is_not_pem():
-    args = trust.TelemetryTLSArgs("not a certificate", "-----BEGIN CERTIFICATE-----", "x")
-    with pytest.raises(ConfigError, match=r"gateway_tls\.ca_certificate_pem") as error:
-        args.validate("gateway_tls")
-    assert "a PEM block starting with -----BEGIN" in str(error.value)
+def test_workloads_reject_endpoint_port_zero():
+    args = dataclasses.replace(workloads_args(), telemetry_endpoint="otel.example.com:0")
+    with pytest.raises(
+        ConfigError, match=r"telemetry_endpoint: invalid value 'otel\.example\.com:0'"
+    ):
+        args.validate()
+
+
+CERTIFICATE = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\n"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            ("not a certificate", CERTIFICATE, KEY),
+            "gateway_tls.ca_certificate_pem: invalid value 'not a certificate'; expected a PEM "
+            "certificate (-----BEGIN CERTIFICATE-----)",
+        ),
+        (
+            (CERTIFICATE, KEY, CERTIFICATE),
+            "gateway_tls.certificate_pem: invalid value '-----BEGIN EC PRIVATE KEY-----'; "
+            "expected a PEM certificate (-----BEGIN CERTIFICATE-----)",
+        ),
+        (
+            (CERTIFICATE, CERTIFICATE, 7),
+            "gateway_tls.private_key_pem: invalid value 'int'; expected a PEM string or an "
+            "output of one",
+        ),
+        (
+            (CERTIFICATE, CERTIFICATE, None),
+            "gateway_tls.private_key_pem: invalid value None; expected a PEM string or an "
+            "output of one",
+        ),
+    ],
+    ids=["not-pem", "swapped", "integer", "missing"],
+)
+def test_tls_args_reject_invalid_pem(values, message):
+    with pytest.raises(ConfigError) as error:
+        trust.TelemetryTLSArgs(*values).validate("gateway_tls")
+    assert str(error.value) == message
+
+
+def test_tls_args_accept_certificates_and_key():
+    trust.TelemetryTLSArgs(CERTIFICATE, CERTIFICATE, KEY).validate("gateway_tls")
+
+
+def _config_digests(ca_pem: str) -> dict[str, str]:
+    def make_args():
+        tls = trust.TelemetryTLSArgs(
+            ca_pem, "-----BEGIN CERTIFICATE-----", "-----BEGIN EC PRIVATE KEY-----"
+        )
+        return dataclasses.replace(workloads_args(), telemetry_tls=tls)
+
+    recording = run_workloads(preview=False, make_args=make_args)
+    return {
+        record.inputs["metadata"]["name"]: record.inputs["spec"]["template"]["metadata"][
+            "annotations"
+        ]["cellarch.io/config-sha256"]
+        for record in recording.of_type("kubernetes:apps/v1:Deployment")
+    }
+
+
+def test_new_authority_rolls_the_cells_pods():
+    first = _config_digests("-----BEGIN CERTIFICATE-----\nfirst\n")
+    second = _config_digests("-----BEGIN CERTIFICATE-----\nsecond\n")
+
+    assert sorted(first) == ["audit", "ledger", "orders"]
+    for service, config_digest in first.items():
+        assert second[service] != config_digest, service

@@ -144,3 +144,21 @@ def test_telemetry_without_mutual_tls_on_kubernetes():
         prefix + "receiver otlp/server/grpc at 0.0.0.0:4327 does not require client "
         "certificates (no client_ca_file)",
     ]
+
+
+def test_renamed_and_per_signal_exporters_on_kubernetes():
+    collector = bounded_collector(tls=CLIENT_TLS)
+    exporters = collector["exporters"]
+    exporters["otlp_grpc"] = {"endpoint": "gateway.observability:4317"}
+    exporters["otlp_http"] = {"traces_endpoint": "HTTP://gateway.observability:4318/v1/traces"}
+    exporters["otlp/quoted"] = {**exporters["otlp"], "tls": {**CLIENT_TLS, "insecure": "true"}}
+
+    report = run_pack(lambda: Pod(collector=collector).create(kube_provider()))
+
+    prefix = "ConfigMap orders-config (collector.yaml): "
+    assert report.details("i08-telemetry-mtls") == [
+        prefix + "exporter otlp/quoted at gateway.observability:4317 sends without TLS",
+        prefix + "exporter otlp_grpc at gateway.observability:4317 presents no client certificate",
+        prefix + "exporter otlp_http (traces_endpoint) at "
+        "HTTP://gateway.observability:4318/v1/traces sends without TLS",
+    ]

@@ -145,12 +145,17 @@ def check_requests_pass_sidecar(
             )
 
 
-def _endpoint_host(address: str) -> str | None:
-    return urlsplit(address if "://" in address else f"tcp://{address}").hostname
+def _split(address: str):
+    return urlsplit(address if "://" in address else f"tcp://{address}")
 
 
 def _has(tls: Mapping[str, Any], *keys: str) -> bool:
     return any(isinstance(tls.get(key), str) and tls.get(key) for key in keys)
+
+
+def _is_true(value: Any) -> bool:
+    """Return whether a YAML setting is on, also when written as the string "true"."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
 def otlp_tls_problems(endpoints: tuple[OtlpEndpoint, ...]) -> list[str]:
@@ -163,14 +168,17 @@ def otlp_tls_problems(endpoints: tuple[OtlpEndpoint, ...]) -> list[str]:
     problems = []
     for endpoint in endpoints:
         # Without an address, the receiver listens on localhost (collector v0.104 and later).
-        if endpoint.address is None or is_loopback(_endpoint_host(endpoint.address)):
+        if endpoint.address is None:
+            continue
+        address = _split(endpoint.address)
+        if is_loopback(address.hostname):
             continue
         tls = endpoint.tls or {}
         where = f"{endpoint.role} {endpoint.name} at {endpoint.address}"
         if endpoint.role == "exporter":
-            if tls.get("insecure") is True or endpoint.address.startswith("http://"):
+            if _is_true(tls.get("insecure")) or address.scheme.lower() == "http":
                 problems.append(f"{where} sends without TLS")
-            elif tls.get("insecure_skip_verify") is True:
+            elif _is_true(tls.get("insecure_skip_verify")):
                 problems.append(f"{where} does not verify the server's certificate")
             elif not (_has(tls, "cert_file", "cert_pem") and _has(tls, "key_file", "key_pem")):
                 problems.append(f"{where} presents no client certificate")

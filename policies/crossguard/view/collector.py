@@ -7,7 +7,10 @@ from typing import Any
 MEMORY_LIMITER = "memory_limiter"
 # The exporter helper's queue holds 1000 batches unless configured otherwise.
 DEFAULT_QUEUE_SIZE = 1000
-OTLP_EXPORTER_KINDS = ("otlp", "otlphttp")
+# Collector v0.144.0 renamed `otlp` and `otlphttp` to `otlp_grpc` and `otlp_http`.
+OTLP_EXPORTER_KINDS = ("otlp", "otlphttp", "otlp_grpc", "otlp_http")
+# An OTLP/HTTP exporter may name one URL per signal instead of `endpoint`.
+SIGNAL_ENDPOINT_KEYS = ("traces_endpoint", "metrics_endpoint", "logs_endpoint")
 
 
 @dataclass(frozen=True)
@@ -94,16 +97,14 @@ def parse_collector_config(document: dict[str, Any]) -> CollectorConfig:
                     )
                 )
     for exporter_name, exporter in _dict(document.get("exporters")).items():
-        if _kind(exporter_name) in OTLP_EXPORTER_KINDS:
-            endpoint = _dict(exporter).get("endpoint")
-            otlp.append(
-                OtlpEndpoint(
-                    "exporter",
-                    str(exporter_name),
-                    endpoint if isinstance(endpoint, str) else None,
-                    _tls(exporter),
-                )
-            )
+        if _kind(exporter_name) not in OTLP_EXPORTER_KINDS:
+            continue
+        settings = _dict(exporter)
+        for key in ("endpoint", *SIGNAL_ENDPOINT_KEYS):
+            address = settings.get(key)
+            if isinstance(address, str):
+                name = str(exporter_name) if key == "endpoint" else f"{exporter_name} ({key})"
+                otlp.append(OtlpEndpoint("exporter", name, address, _tls(exporter)))
     return CollectorConfig(
         pipelines=tuple(pipelines),
         exporters=exporters,
