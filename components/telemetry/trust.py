@@ -22,8 +22,11 @@ CA_FILE = f"{TLS_DIRECTORY}/ca.crt"
 CERT_FILE = f"{TLS_DIRECTORY}/tls.crt"
 KEY_FILE = f"{TLS_DIRECTORY}/tls.key"
 # The collectors read their certificate and key again at this interval, so a renewed
-# certificate takes effect without a restart. The gateway re-reads its client CA file when
-# it changes; a cell's collector reads its CA only at start.
+# certificate takes effect without a restart. Both read the CA only at start, so a new
+# authority rolls their pods through a digest in the pod templates.
+# NOTE: client_ca_file_reload stays off. With it, collector v0.115.0's gRPC receiver
+# completes TLS without ALPN, so every gRPC client fails with "missing selected ALPN
+# property" (seen with a real collector in tests/components/test_telemetry_collectors.py).
 RELOAD_INTERVAL = "1h"
 CA_DAYS = 5 * 365
 LEAF_DAYS = 365
@@ -173,7 +176,6 @@ def receiver_tls() -> dict:
         "cert_file": CERT_FILE,
         "key_file": KEY_FILE,
         "client_ca_file": CA_FILE,
-        "client_ca_file_reload": True,
         "min_version": "1.2",
         "reload_interval": RELOAD_INTERVAL,
     }

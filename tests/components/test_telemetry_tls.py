@@ -108,7 +108,6 @@ def test_gateway_receivers_require_client_certificates():
             "cert_file": "/etc/otelcol-tls/tls.crt",
             "key_file": "/etc/otelcol-tls/tls.key",
             "client_ca_file": "/etc/otelcol-tls/ca.crt",
-            "client_ca_file_reload": True,
             "min_version": "1.2",
             "reload_interval": "1h",
         }
