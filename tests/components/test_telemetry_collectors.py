@@ -152,16 +152,24 @@ def certificates(tmp_path):
     }
 
 
-def test_cell_collector_delivers_to_gateway(tmp_path, certificates):
+@contextlib.contextmanager
+def gateway_and_cell(tmp_path: Path, gateway_files: Path, cell_files: Path):
+    """Run a gateway and a cell's collector that sends to it; yield the cell's OTLP/HTTP
+    port and both logs."""
     ports = free_ports(5)
-    gateway = gateway_document(certificates["gateway"], ports[0], ports[1])
-    cell = cell_document(certificates["cell"], ports[0], ports[2:])
-
+    gateway = gateway_document(gateway_files, ports[0], ports[1])
+    cell = cell_document(cell_files, ports[0], ports[2:])
     with (
         running_collector("gateway", gateway, tmp_path, ports[0]) as gateway_log,
         running_collector("cell", cell, tmp_path, ports[3]) as cell_log,
     ):
-        send_span(ports[3], "mtls-delivered")
+        yield ports[3], gateway_log, cell_log
+
+
+def test_cell_collector_delivers_to_gateway(tmp_path, certificates):
+    with gateway_and_cell(tmp_path, certificates["gateway"], certificates["cell"]) as run:
+        cell_port, gateway_log, cell_log = run
+        send_span(cell_port, "mtls-delivered")
         delivered = wait_for_text(gateway_log, "mtls-delivered", DELIVERY_SECONDS)
 
     log = gateway_log.read_text()
@@ -171,15 +179,9 @@ def test_cell_collector_delivers_to_gateway(tmp_path, certificates):
 
 
 def test_gateway_refuses_another_regions_cell(tmp_path, certificates):
-    ports = free_ports(5)
-    gateway = gateway_document(certificates["gateway"], ports[0], ports[1])
-    cell = cell_document(certificates["stranger"], ports[0], ports[2:])
-
-    with (
-        running_collector("gateway", gateway, tmp_path, ports[0]) as gateway_log,
-        running_collector("cell", cell, tmp_path, ports[3]) as cell_log,
-    ):
-        send_span(ports[3], "mtls-refused")
+    with gateway_and_cell(tmp_path, certificates["gateway"], certificates["stranger"]) as run:
+        cell_port, gateway_log, cell_log = run
+        send_span(cell_port, "mtls-refused")
         # The export fails once the batch is sent; the gateway never logs the span.
         failed = wait_for_text(cell_log, "Exporting failed", DELIVERY_SECONDS)
 
