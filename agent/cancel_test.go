@@ -49,13 +49,20 @@ func (b *lockedBuffer) decisionLogs(t *testing.T) []map[string]any {
 	return entries
 }
 
-func TestCheckRejectsCallWhoseCallerGaveUp(t *testing.T) {
+// newCancelTestAuthorizer returns a signing key, an authorizer whose bundle trusts it, and
+// the console that the authorizer's decision log writes to.
+func newCancelTestAuthorizer(t *testing.T) (*ecdsa.PrivateKey, *authorizer, *lockedBuffer) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var console lockedBuffer
-	authz := newLoggingAuthorizer(t, authzPolicyBundle(t, key), &console)
+	console := &lockedBuffer{}
+	return key, newLoggingAuthorizer(t, authzPolicyBundle(t, key), console), console
+}
+
+func TestCheckRejectsCallWhoseCallerGaveUp(t *testing.T) {
+	key, authz, console := newCancelTestAuthorizer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 
@@ -73,12 +80,7 @@ func TestCheckRejectsCallWhoseCallerGaveUp(t *testing.T) {
 }
 
 func TestDecisionLoggedAfterCallerGaveUp(t *testing.T) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var console lockedBuffer
-	authz := newLoggingAuthorizer(t, authzPolicyBundle(t, key), &console)
+	key, authz, console := newCancelTestAuthorizer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	store := authz.manager.Store
 	txn, err := store.NewTransaction(ctx)
@@ -112,12 +114,7 @@ func TestDecisionLoggedAfterCallerGaveUp(t *testing.T) {
 }
 
 func TestCheckSkipsCallCancelledWhileWaiting(t *testing.T) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var console lockedBuffer
-	authz := newLoggingAuthorizer(t, authzPolicyBundle(t, key), &console)
+	key, authz, console := newCancelTestAuthorizer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	// Another evaluation holds the lock while the caller gives up.
 	authz.evaluation.Lock()

@@ -58,9 +58,7 @@ func serializeEvaluations(next http.Handler, logger logging.Logger) http.Handler
 		}
 
 		response := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
-		wasmEvaluation.Lock()
-		next.ServeHTTP(response, r)
-		wasmEvaluation.Unlock()
+		serveLocked(next, response, r)
 
 		for name, values := range response.header {
 			w.Header()[name] = values
@@ -68,6 +66,14 @@ func serializeEvaluations(next http.Handler, logger logging.Logger) http.Handler
 		w.WriteHeader(response.status)
 		_, _ = w.Write(response.body.Bytes())
 	})
+}
+
+// serveLocked runs next under wasmEvaluation. The deferred unlock also runs when next
+// panics (net/http recovers handler panics), so a failed query never blocks the checks.
+func serveLocked(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	wasmEvaluation.Lock()
+	defer wasmEvaluation.Unlock()
+	next.ServeHTTP(w, r)
 }
 
 // mayEvaluate reports whether OPA's REST API could evaluate a policy, and so a

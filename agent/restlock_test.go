@@ -209,3 +209,19 @@ func TestSerializeEvaluationsKeepsStatusAndHeaders(t *testing.T) {
 		t.Errorf("body %q", body)
 	}
 }
+
+func TestSerializeEvaluationsUnlocksAfterPanic(t *testing.T) {
+	handler := serializeEvaluations(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("query failed")
+	}), logging.NewNoOpLogger())
+
+	func() {
+		defer func() { _ = recover() }()
+		handler.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/v1/data/x", nil))
+	}()
+
+	if !wasmEvaluation.TryLock() {
+		t.Fatal("the evaluation lock is still held after a panicking REST handler")
+	}
+	wasmEvaluation.Unlock()
+}

@@ -88,7 +88,7 @@ def tls_self_signed_cert(urn: str, inputs: dict) -> tuple[str, Computed]:
     subject = _subject(inputs)
     builder = _certificate_builder(urn, inputs, subject, subject, key.public_key())
     builder = _with_names(builder, inputs.get("dnsNames"), inputs.get("ipAddresses"))
-    return _signed(urn, builder, key)
+    return _signed(builder, key)
 
 
 def tls_cert_request(urn: str, inputs: dict) -> tuple[str, Computed]:
@@ -122,7 +122,7 @@ def tls_locally_signed_cert(urn: str, inputs: dict) -> tuple[str, Computed]:
         names = None
     if names is not None:
         builder = builder.add_extension(names.value, critical=False)
-    return _signed(urn, builder, authority_key)
+    return _signed(builder, authority_key)
 
 
 def _subject(inputs: dict) -> x509.Name:
@@ -175,7 +175,8 @@ def _general_names(dns_names, ip_addresses) -> list[x509.GeneralName]:
     return names
 
 
-def _signed(urn: str, builder: x509.CertificateBuilder, key) -> tuple[str, Computed]:
+def _signed(builder: x509.CertificateBuilder, key) -> tuple[str, Computed]:
+    """Sign the certificate and return its serial number and the values pulumi-tls outputs."""
     certificate = builder.sign(key, hashes.SHA256())
     start = certificate.not_valid_before_utc
     return str(certificate.serial_number), {

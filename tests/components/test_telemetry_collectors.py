@@ -10,7 +10,6 @@ ports, file paths, the name the cell expects on the gateway's certificate (it di
 """
 
 import contextlib
-import copy
 import json
 import subprocess
 import time
@@ -106,6 +105,18 @@ def running_collector(name: str, document: dict, directory: Path, port: int):
             process.wait(timeout=10)
 
 
+def validate(document: dict, config: Path) -> subprocess.CompletedProcess:
+    """Write document to config and run the collector's `validate` command on it."""
+    config.write_text(json.dumps(document))
+    return subprocess.run(
+        [str(COLLECTOR), "validate", f"--config=file:{config}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
 def send_span(port: int, span_name: str) -> None:
     span = {
         "traceId": "5b8efff798038103d269b633813fc60c",
@@ -195,16 +206,8 @@ def test_collector_rejects_client_ca_typo(tmp_path, certificates):
     gateway = gateway_document(certificates["gateway"], ports[0], ports[1])
     tls = gateway["receivers"]["otlp"]["protocols"]["grpc"]["tls"]
     tls["client_ca_fiel"] = tls.pop("client_ca_file")
-    config = tmp_path / "typo.json"
-    config.write_text(json.dumps(gateway))
 
-    completed = subprocess.run(
-        [str(COLLECTOR), "validate", f"--config=file:{config}"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    completed = validate(gateway, tmp_path / "typo.json")
 
     assert completed.returncode != 0
     assert "client_ca_fiel" in completed.stdout + completed.stderr
@@ -215,13 +218,5 @@ def test_generated_configs_validate(tmp_path, certificates):
         ("gateway", gateway_document(certificates["gateway"], 14317, 14318)),
         ("cell", cell_document(certificates["cell"], 14317, [14327, 14328, 14333])),
     ):
-        config = tmp_path / f"{name}.json"
-        config.write_text(json.dumps(copy.deepcopy(document)))
-        completed = subprocess.run(
-            [str(COLLECTOR), "validate", f"--config=file:{config}"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+        completed = validate(document, tmp_path / f"{name}.json")
         assert completed.returncode == 0, name + ": " + completed.stdout + completed.stderr
