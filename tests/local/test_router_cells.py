@@ -205,6 +205,13 @@ def test_stopped_cell_moves_no_user(router, client):
             supervisor=supervisor,
             process="eu-1",
         )
+    # The router sends traffic to a cell again about one health-check interval after its
+    # admin shows it healthy (the NOTE in components/sidecar/envoy_router.py).
+    wait_until(
+        lambda: get(client, router_url, stopped_users[0]).status_code == 200,
+        "router to send eu-1's users to eu-1 again",
+        Deadline(30),
+    )
     back = {user: served_by(client, router_url, user) for user in stopped_users}
 
     assert len(stopped_users) > 50
